@@ -1,0 +1,1 @@
+"""PMML documents: hardened XML reading and the typed document model (private package)."""

@@ -1,0 +1,573 @@
+"""Compile PMML expressions (Constant, FieldRef, NormContinuous, NormDiscrete, Discretize,
+MapValues, Apply) into nodes with a numpy backend and a single-record code backend."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Optional
+
+import numpy as np
+import pandas as pd
+
+from pmmlserve.exceptions import InvalidMarkupError, UnsupportedMarkupError
+from pmmlserve.pmml import _document as d
+from pmmlserve.scoring._codegen import Codegen
+from pmmlserve.scoring._scope import BatchContext, FieldInfo, NamedField, Node, Scope
+from pmmlserve.scoring._values import (
+    check_supported,
+    f32,
+    is_numeric,
+    missing_column,
+    missing_mask,
+    parse_constant,
+)
+
+__all__ = ["compile_expression", "compile_derived_field", "cast", "java_string"]
+
+_MAX_INLINE_DEPTH = 32
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+def java_string(x: Any) -> Optional[str]:
+    """Render a scalar the way JPMML renders a number that becomes a string value."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    if isinstance(x, str):
+        return x
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    x = float(x)
+    if x.is_integer() and abs(x) < 1e7:
+        return f"{x:.1f}"
+    if 1e-3 <= abs(x) < 1e7:
+        return repr(x)
+    mantissa, exponent = f"{x!r}".replace("e+", "e").split("e") if "e" in repr(x) \
+        else (repr(x), "0")
+    if "." not in mantissa:
+        mantissa += ".0"
+    return f"{mantissa}E{int(exponent)}"
+
+
+def _to_number(text: Any) -> float:
+    if text is None:
+        return math.nan
+    if isinstance(text, (int, float)):
+        return float(text)
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+class _Cast(Node):
+    """Convert a value to a field's data type (float rounding, number <-> string)."""
+
+    def __init__(self, inner: Node, data_type: str, optype: str):
+        self.inner = inner
+        self.info = FieldInfo(data_type, optype, inner.info.nullable)
+        src, dst = inner.info.data_type, data_type
+        self.kind = ("f32" if dst == "float" and src != "float" and is_numeric(src)
+                     else "tostr" if not is_numeric(dst) and is_numeric(src)
+                     else "tonum" if is_numeric(dst) and not is_numeric(src)
+                     else "int" if dst == "integer" and src in ("double", "float")
+                     else None)
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        col = self.inner.batch(ctx)
+        if self.kind == "f32":
+            return col.astype(np.float32).astype(np.float64)
+        if self.kind == "int":
+            return np.trunc(col)
+        if self.kind == "tostr":
+            return np.array([java_string(v) for v in col.tolist()], dtype=object)
+        if self.kind == "tonum":
+            return np.array([_to_number(v) for v in col.tolist()], dtype=np.float64)
+        return col
+
+    def emit(self, gen: Codegen) -> str:
+        v = gen.assign(self.inner.emit(gen))
+        if self.kind == "f32":
+            return f"(None if {v} is None else {gen.const(f32, 'f32')}({v}))"
+        if self.kind == "int":
+            return f"(None if {v} is None else float({gen.const(math.trunc, 'trunc')}({v})))"
+        if self.kind == "tostr":
+            return f"{gen.const(java_string, 'jstr')}({v})"
+        if self.kind == "tonum":
+            return f"(None if {v} is None else {gen.const(_scalar_number, 'num')}({v}))"
+        return v
+
+
+def _scalar_number(v: Any) -> Optional[float]:
+    x = _to_number(v)
+    return None if x != x else x
+
+
+def cast(node: Node, data_type: Optional[str], optype: Optional[str] = None) -> Node:
+    """Wrap ``node`` so that its values are of ``data_type`` (no-op when they already are)."""
+    if data_type is None or data_type == node.info.data_type:
+        if optype and optype != node.info.optype:
+            wrapped = _Cast(node, node.info.data_type, optype)
+            wrapped.kind = None
+            return wrapped
+        return node
+    wrapped = _Cast(node, data_type, optype or node.info.optype)
+    if wrapped.kind is None:
+        wrapped.info = FieldInfo(data_type, optype or node.info.optype, node.info.nullable)
+    return wrapped
+
+
+# --------------------------------------------------------------------------- leaves
+
+
+class ConstantNode(Node):
+    def __init__(self, value: Any, data_type: str):
+        self.value = value
+        self.info = FieldInfo(data_type, "continuous" if is_numeric(data_type) else "categorical",
+                              nullable=value is None)
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        if self.value is None:
+            return missing_column(ctx.n, self.info.data_type)
+        if is_numeric(self.info.data_type):
+            return np.full(ctx.n, float(self.value))
+        return np.full(ctx.n, self.value, dtype=object)
+
+    def emit(self, gen: Codegen) -> str:
+        return "None" if self.value is None else gen.const(self.value)
+
+
+def _constant(expr: d.Constant, scope: Scope) -> Node:
+    if expr.missing or expr.value is None:
+        return ConstantNode(None, expr.data_type or "double")
+    data_type = expr.data_type
+    if data_type is None:  # infer as the specification says: a number if it parses as one
+        try:
+            float(expr.value)
+            data_type = "integer" if expr.value.lstrip("+-").isdigit() else "double"
+        except ValueError:
+            data_type = "string"
+    check_supported(data_type, element="Constant", line=expr.line)
+    try:
+        return ConstantNode(parse_constant(expr.value, data_type), data_type)
+    except ValueError as exc:
+        raise InvalidMarkupError(str(exc), element="Constant", line=expr.line) from None
+
+
+class _FillMissing(Node):
+    """``value if present else replacement`` (FieldRef/@mapMissingTo and friends)."""
+
+    def __init__(self, inner: Node, replacement: Any):
+        self.inner = inner
+        self.replacement = replacement
+        self.info = FieldInfo(inner.info.data_type, inner.info.optype, nullable=False)
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        col = self.inner.batch(ctx)
+        mask = missing_mask(col)
+        if mask.any():
+            col = col.copy()
+            col[mask] = self.replacement
+        return col
+
+    def emit(self, gen: Codegen) -> str:
+        v = gen.assign(self.inner.emit(gen))
+        return f"({gen.const(self.replacement)} if {v} is None else {v})"
+
+
+def _map_missing(node: Node, text: Optional[str], data_type: str, element: str, line) -> Node:
+    if text is None:
+        return node
+    try:
+        value = parse_constant(text, data_type)
+    except ValueError:
+        raise InvalidMarkupError(f"mapMissingTo={text!r} is not a {data_type}", element=element,
+                                 line=line) from None
+    return _FillMissing(node, value)
+
+
+def _field_ref(expr: d.FieldRef, scope: Scope) -> Node:
+    field = scope.lookup(expr.field, element="FieldRef", line=expr.line)
+    return _map_missing(field, expr.map_missing_to, field.info.data_type, "FieldRef", expr.line)
+
+
+# --------------------------------------------------------------------------- normalisation
+
+
+class _NormContinuous(Node):
+    def __init__(self, inner: Node, norms: tuple[d.LinearNorm, ...], outliers: str):
+        self.inner = inner
+        self.orig = np.array([n.orig for n in norms])
+        self.norm = np.array([n.norm for n in norms])
+        self.outliers = outliers
+        self.info = FieldInfo("double", "continuous",
+                              inner.info.nullable or outliers == "asMissingValues")
+
+    def _scalar(self, x: float) -> Optional[float]:
+        o, n = self.orig, self.norm
+        if x < o[0] or x > o[-1]:
+            if self.outliers == "asMissingValues":
+                return None
+            if self.outliers == "asExtremeValues":
+                return float(n[0] if x < o[0] else n[-1])
+        i = int(np.searchsorted(o, x, side="right")) - 1
+        i = min(max(i, 0), len(o) - 2)
+        return float(n[i] + (x - o[i]) * (n[i + 1] - n[i]) / (o[i + 1] - o[i]))
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        x = self.inner.batch(ctx)
+        o, n = self.orig, self.norm
+        i = np.clip(np.searchsorted(o, x, side="right") - 1, 0, len(o) - 2)
+        y = n[i] + (x - o[i]) * (n[i + 1] - n[i]) / (o[i + 1] - o[i])
+        if self.outliers != "asIs":
+            low, high = x < o[0], x > o[-1]
+            if self.outliers == "asMissingValues":
+                y = np.where(low | high, np.nan, y)
+            else:
+                y = np.where(low, n[0], np.where(high, n[-1], y))
+        return y
+
+    def emit(self, gen: Codegen) -> str:
+        v = gen.assign(self.inner.emit(gen))
+        if len(self.orig) == 2 and self.outliers == "asIs":
+            o0, o1 = (gen.const(float(a)) for a in self.orig)
+            n0, n1 = (gen.const(float(a)) for a in self.norm)
+            body = f"{n0} + ({v} - {o0}) * ({n1} - {n0}) / ({o1} - {o0})"
+        else:
+            body = f"{gen.const(self._scalar, 'normc')}({v})"
+        return f"(None if {v} is None else {body})"
+
+
+def _norm_continuous(expr: d.NormContinuous, scope: Scope) -> Node:
+    if len(expr.norms) < 2:
+        raise InvalidMarkupError("NormContinuous needs at least two LinearNorm elements",
+                                 element="NormContinuous", line=expr.line)
+    if any(b.orig <= a.orig for a, b in zip(expr.norms, expr.norms[1:])):
+        raise InvalidMarkupError("LinearNorm/@orig values must increase", element="NormContinuous",
+                                 line=expr.line)
+    field = scope.lookup(expr.field, element="NormContinuous", line=expr.line)
+    node: Node = _NormContinuous(_numeric(field, "NormContinuous", expr.line), expr.norms,
+                                 expr.outliers)
+    if expr.map_missing_to is not None:
+        node = _FillMissing(node, float(expr.map_missing_to))
+    return node
+
+
+def _numeric(node: Node, element: str, line) -> Node:
+    if not is_numeric(node.info.data_type):
+        return cast(node, "double")
+    return node
+
+
+class _Equals(Node):
+    """1.0 when the value equals a constant, else 0.0 (NormDiscrete)."""
+
+    def __init__(self, inner: Node, value: Any):
+        self.inner = inner
+        self.value = value
+        self.info = FieldInfo("double", "continuous", inner.info.nullable)
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        col = self.inner.batch(ctx)
+        out = (col == self.value).astype(np.float64)
+        out[missing_mask(col)] = np.nan
+        return out
+
+    def emit(self, gen: Codegen) -> str:
+        v = gen.assign(self.inner.emit(gen))
+        return f"(None if {v} is None else (1.0 if {v} == {gen.const(self.value)} else 0.0))"
+
+
+def _norm_discrete(expr: d.NormDiscrete, scope: Scope) -> Node:
+    field = scope.lookup(expr.field, element="NormDiscrete", line=expr.line)
+    try:
+        value = parse_constant(expr.value, field.info.data_type)
+    except ValueError:
+        raise InvalidMarkupError(f"value={expr.value!r} is not a {field.info.data_type}",
+                                 element="NormDiscrete", line=expr.line) from None
+    node: Node = _Equals(field, value)
+    if expr.map_missing_to is not None:
+        node = _FillMissing(node, float(expr.map_missing_to))
+    return node
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def interval_test(interval: d.Interval) -> tuple[Callable, Callable]:
+    """(batch mask function, scalar predicate) for membership in a PMML Interval."""
+    left = -math.inf if interval.left is None else interval.left
+    right = math.inf if interval.right is None else interval.right
+    closed_left = interval.closure.startswith("closed")
+    closed_right = interval.closure.endswith("Closed")
+
+    def batch(x: np.ndarray) -> np.ndarray:
+        lo = (x >= left) if closed_left else (x > left)
+        hi = (x <= right) if closed_right else (x < right)
+        return lo & hi
+
+    def scalar(x: float) -> bool:
+        return ((x >= left) if closed_left else (x > left)) and \
+            ((x <= right) if closed_right else (x < right))
+
+    return batch, scalar
+
+
+class _Discretize(Node):
+    def __init__(self, inner: Node, bins, default: Any, data_type: str):
+        self.inner = inner
+        self.tests = [interval_test(b.interval) for b in bins]
+        self.values = [v for v in (parse_constant(b.bin_value, data_type) for b in bins)]
+        self.default = default
+        self.info = FieldInfo(data_type, "categorical" if not is_numeric(data_type) else "ordinal",
+                              nullable=True)
+
+    def _scalar(self, x: float) -> Any:
+        for (_, test), value in zip(self.tests, self.values):
+            if test(x):
+                return value
+        return self.default
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        x = self.inner.batch(ctx)
+        out = missing_column(ctx.n, self.info.data_type)
+        todo = ~np.isnan(x)
+        for (test, _), value in zip(self.tests, self.values):
+            hit = todo & test(x)
+            out[hit] = value
+            todo &= ~hit
+        if self.default is not None:
+            out[todo] = self.default
+        return out
+
+    def emit(self, gen: Codegen) -> str:
+        v = gen.assign(self.inner.emit(gen))
+        return f"(None if {v} is None else {gen.const(self._scalar, 'disc')}({v}))"
+
+
+def _discretize(expr: d.Discretize, scope: Scope) -> Node:
+    field = _numeric(scope.lookup(expr.field, element="Discretize", line=expr.line), "Discretize",
+                     expr.line)
+    data_type = expr.data_type or "string"
+    check_supported(data_type, element="Discretize", line=expr.line)
+    default = parse_constant(expr.default_value, data_type) if expr.default_value is not None else None
+    node: Node = _Discretize(field, expr.bins, default, data_type)
+    return _map_missing(node, expr.map_missing_to, data_type, "Discretize", expr.line)
+
+
+class _MapValues(Node):
+    def __init__(self, inputs: list[Node], table: dict, default: Any, data_type: str):
+        self.inputs = inputs
+        self.table = table
+        self.default = default
+        self.info = FieldInfo(data_type, "categorical" if not is_numeric(data_type) else "continuous")
+        keys = list(table)
+        self._index = pd.Index(keys if len(inputs) == 1 else pd.MultiIndex.from_tuples(keys)) \
+            if keys else None
+        self._outputs = np.array(list(table.values()) + [default],
+                                 dtype=np.float64 if is_numeric(data_type) else object)
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        cols = [node.batch(ctx) for node in self.inputs]
+        missing = np.zeros(ctx.n, dtype=bool)
+        for c in cols:
+            missing |= missing_mask(c)
+        if self._index is None:
+            pos = np.full(ctx.n, -1)
+        elif len(cols) == 1:
+            pos = self._index.get_indexer(cols[0])
+        else:
+            pos = self._index.get_indexer(pd.MultiIndex.from_arrays(cols))
+        pos = np.where(pos < 0, len(self._outputs) - 1, pos)
+        out = self._outputs[pos]
+        if missing.any():
+            out = out.copy()
+            out[missing] = np.nan if out.dtype != object else None
+        return out
+
+    def emit(self, gen: Codegen) -> str:
+        vs = [gen.assign(node.emit(gen)) for node in self.inputs]
+        table, default = gen.const(self.table, "map"), gen.const(self.default)
+        key = vs[0] if len(vs) == 1 else "(" + ", ".join(vs) + ",)"
+        none = " or ".join(f"{v} is None" for v in vs)
+        return f"(None if {none} else {table}.get({key}, {default}))"
+
+
+def _map_values(expr: d.MapValues, scope: Scope) -> Node:
+    if not expr.field_columns:
+        raise InvalidMarkupError("MapValues needs a FieldColumnPair", element="MapValues",
+                                 line=expr.line)
+    inputs = [scope.lookup(f, element="MapValues", line=expr.line) for f, _ in expr.field_columns]
+    data_type = expr.data_type or "string"
+    check_supported(data_type, element="MapValues", line=expr.line)
+    table: dict = {}
+    for row in expr.table.rows:
+        try:
+            key = tuple(parse_constant(row[c], node.info.data_type)
+                        for (_, c), node in zip(expr.field_columns, inputs))
+            value = parse_constant(row[expr.output_column], data_type)
+        except KeyError as exc:
+            raise InvalidMarkupError(f"InlineTable row lacks column {exc.args[0]!r}",
+                                     element="MapValues", line=expr.line) from None
+        except ValueError as exc:
+            raise InvalidMarkupError(str(exc), element="MapValues", line=expr.line) from None
+        table.setdefault(key[0] if len(key) == 1 else key, value)
+    default = parse_constant(expr.default_value, data_type) if expr.default_value is not None else None
+    node: Node = _MapValues(inputs, table, default, data_type)
+    return _map_missing(node, expr.map_missing_to, data_type, "MapValues", expr.line)
+
+
+# --------------------------------------------------------------------------- Apply
+
+
+class _Apply(Node):
+    def __init__(self, fn, args: list[Node], data_type: str,
+                 map_missing_to: Any, default_value: Any):
+        self.fn = fn
+        self.args = args
+        self.map_missing_to = map_missing_to
+        self.default_value = default_value
+        self.info = FieldInfo(data_type, "continuous" if is_numeric(data_type) else "categorical")
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        cols = [a.batch(ctx) for a in self.args]
+        any_missing = None
+        if not self.fn.handles_missing or self.map_missing_to is not None:
+            any_missing = np.zeros(ctx.n, dtype=bool)
+            for c in cols:
+                any_missing |= missing_mask(c)
+        with np.errstate(all="ignore"):
+            out = self.fn.batch(*cols)
+        out = np.asarray(out)
+        if out.ndim == 0:
+            out = np.full(ctx.n, out.item(), dtype=out.dtype)
+        if any_missing is not None and any_missing.any() and not self.fn.handles_missing:
+            out = out.astype(np.float64 if is_numeric(self.info.data_type) else object, copy=True)
+            out[any_missing] = np.nan if out.dtype != object else None
+        if self.default_value is not None:
+            out = _fill(out, missing_mask(out), self.default_value)
+        if self.map_missing_to is not None and any_missing is not None and any_missing.any():
+            out = _fill(out, any_missing, self.map_missing_to)
+        if is_numeric(self.info.data_type) and out.dtype == object:
+            out = out.astype(np.float64)
+        return out
+
+    def emit(self, gen: Codegen) -> str:
+        vs = [gen.assign(a.emit(gen)) for a in self.args]
+        call = f"{gen.const(self.fn.scalar, 'fn')}({', '.join(vs)})"
+        if not self.fn.handles_missing and vs:
+            none = " or ".join(f"{v} is None" for v in vs)
+            missing = "None" if self.map_missing_to is None else gen.const(self.map_missing_to)
+            expr = f"({missing} if {none} else {call})"
+        elif self.map_missing_to is not None and vs:
+            none = " or ".join(f"{v} is None" for v in vs)
+            expr = f"({gen.const(self.map_missing_to)} if {none} else {call})"
+        else:
+            expr = call
+        if self.default_value is not None:
+            r = gen.assign(expr)
+            expr = f"({gen.const(self.default_value)} if {r} is None else {r})"
+        return expr
+
+
+def _fill(col: np.ndarray, mask: np.ndarray, value: Any) -> np.ndarray:
+    if not mask.any():
+        return col
+    if col.dtype != object and isinstance(value, str):
+        col = col.astype(object)
+    col = col.copy()
+    col[mask] = value
+    return col
+
+
+def _function_result_type(fn, args: list[Node]) -> str:
+    if fn.result_type is not None:
+        return fn.result_type
+    types = {a.info.data_type for a in args if a.info.data_type is not None}
+    if not types:
+        return "double"
+    if types <= {"integer"}:
+        return "integer"
+    if types <= {"float", "integer"}:
+        return "float" if "float" in types else "integer"
+    if all(is_numeric(t) for t in types):
+        return "double"
+    return "string" if "string" in types else "double"
+
+
+def _apply(expr: d.Apply, scope: Scope, depth: int = 0) -> Node:
+    user = scope.functions.get(expr.function)
+    args = [compile_expression(a, scope, depth) for a in expr.arguments]
+    if user is not None:
+        return _inline_user_function(user, args, scope, expr, depth)
+    from pmmlserve.scoring import _functions  # the function library imports numpy helpers only
+
+    try:
+        fn = _functions.lookup(expr.function)
+    except KeyError:
+        raise UnsupportedMarkupError(f"function {expr.function!r} is not supported",
+                                     element="Apply", line=expr.line) from None
+    if len(args) < fn.min_args or (fn.max_args is not None and len(args) > fn.max_args):
+        raise InvalidMarkupError(f"function {expr.function!r} takes "
+                                 f"{fn.min_args}..{fn.max_args or 'n'} arguments, got {len(args)}",
+                                 element="Apply", line=expr.line)
+    if fn.argument_kind == "numeric":
+        args = [_numeric(a, "Apply", expr.line) for a in args]
+    elif fn.argument_kind == "string":
+        args = [cast(a, "string") for a in args]
+    data_type = _function_result_type(fn, args)
+    mm = expr.map_missing_to
+    dv = expr.default_value
+    try:
+        mm = parse_constant(mm, data_type) if mm is not None else None
+        dv = parse_constant(dv, data_type) if dv is not None else None
+    except ValueError:
+        raise InvalidMarkupError("mapMissingTo/defaultValue does not match the result type",
+                                 element="Apply", line=expr.line) from None
+    return _Apply(fn, args, data_type, mm, dv)
+
+
+def _inline_user_function(fn: d.DefineFunction, args: list[Node], scope: Scope, expr: d.Apply,
+                          depth: int) -> Node:
+    if depth > _MAX_INLINE_DEPTH:
+        raise InvalidMarkupError(f"function {fn.name!r} nests deeper than {_MAX_INLINE_DEPTH} calls "
+                                 "(recursive?)", element="DefineFunction", line=fn.line)
+    if len(args) != len(fn.parameters):
+        raise InvalidMarkupError(f"function {fn.name!r} takes {len(fn.parameters)} arguments, "
+                                 f"got {len(args)}", element="Apply", line=expr.line)
+    # Parameters see only the arguments (and other functions), not the caller's fields.
+    inner = Scope(None, functions=scope.functions)
+    for param, arg in zip(fn.parameters, args):
+        node = cast(arg, param.data_type, param.optype)
+        inner.define(NamedField(param.name, node.info, node))
+    body = compile_expression(fn.expression, inner, depth + 1)
+    return cast(body, fn.data_type, fn.optype)
+
+
+# --------------------------------------------------------------------------- entry points
+
+_COMPILERS = {
+    d.Constant: _constant,
+    d.FieldRef: _field_ref,
+    d.NormContinuous: _norm_continuous,
+    d.NormDiscrete: _norm_discrete,
+    d.Discretize: _discretize,
+    d.MapValues: _map_values,
+}
+
+
+def compile_expression(expr: d.Expression, scope: Scope, depth: int = 0) -> Node:
+    """Compile one expression against the fields visible in ``scope``."""
+    if isinstance(expr, d.Apply):
+        return _apply(expr, scope, depth)
+    return _COMPILERS[type(expr)](expr, scope)
+
+
+def compile_derived_field(field: d.DerivedField, scope: Scope) -> NamedField:
+    """Compile a DerivedField into a named field of its declared type."""
+    if field.data_type is not None:
+        check_supported(field.data_type, element="DerivedField", line=field.line)
+    node = compile_expression(field.expression, scope)
+    node = cast(node, field.data_type, field.optype)
+    return NamedField(field.name, node.info, node)

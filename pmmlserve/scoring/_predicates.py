@@ -1,0 +1,234 @@
+"""Predicates with PMML's three-valued logic (TRUE, FALSE, UNKNOWN when a value is missing).
+
+Batch: an ``int8`` array, 1 = TRUE, 0 = FALSE, -1 = UNKNOWN.  Single record: ``True``,
+``False`` or ``None``.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from pmmlserve.exceptions import InvalidMarkupError, UnsupportedMarkupError
+from pmmlserve.pmml import _document as d
+from pmmlserve.scoring._codegen import Codegen
+from pmmlserve.scoring._scope import BatchContext, NamedField, Scope
+from pmmlserve.scoring._values import is_numeric, missing_mask, parse_constant
+
+__all__ = ["CompiledPredicate", "compile_predicate", "Comparison", "Membership"]
+
+TRUE, FALSE, UNKNOWN = np.int8(1), np.int8(0), np.int8(-1)
+
+_COMPARE = {
+    "equal": (operator.eq, "=="),
+    "notEqual": (operator.ne, "!="),
+    "lessThan": (operator.lt, "<"),
+    "lessOrEqual": (operator.le, "<="),
+    "greaterThan": (operator.gt, ">"),
+    "greaterOrEqual": (operator.ge, ">="),
+}
+
+
+class CompiledPredicate:
+    """Base class; ``always`` is True/False for constant predicates, else None."""
+
+    always: Optional[bool] = None
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def emit(self, gen: Codegen) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(eq=False)
+class Constant(CompiledPredicate):
+    value: bool
+
+    def __post_init__(self) -> None:
+        self.always = self.value
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        return np.full(ctx.n, TRUE if self.value else FALSE, dtype=np.int8)
+
+    def emit(self, gen: Codegen) -> str:
+        return "True" if self.value else "False"
+
+
+@dataclass(eq=False)
+class Comparison(CompiledPredicate):
+    """``field <op> value`` for the six comparison operators."""
+
+    field: NamedField
+    op: str
+    value: Any
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        col = self.field.batch(ctx)
+        missing = missing_mask(col)
+        fn = _COMPARE[self.op][0]
+        if col.dtype == object:
+            hit = np.array([False if v is None else fn(v, self.value) for v in col.tolist()],
+                           dtype=bool)
+        else:
+            with np.errstate(invalid="ignore"):
+                hit = fn(col, self.value)
+        out = hit.astype(np.int8)
+        out[missing] = UNKNOWN
+        return out
+
+    def emit(self, gen: Codegen) -> str:
+        v = self.field.emit(gen)
+        test = f"{v} {_COMPARE[self.op][1]} {gen.const(self.value)}"
+        if not self.field.info.nullable:
+            return f"({test})"
+        return f"(None if {v} is None else {test})"
+
+
+@dataclass(eq=False)
+class Missingness(CompiledPredicate):
+    field: NamedField
+    missing: bool  # isMissing (True) or isNotMissing (False)
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        m = missing_mask(self.field.batch(ctx))
+        return (m if self.missing else ~m).astype(np.int8)
+
+    def emit(self, gen: Codegen) -> str:
+        v = self.field.emit(gen)
+        return f"({v} is None)" if self.missing else f"({v} is not None)"
+
+
+@dataclass(eq=False)
+class Membership(CompiledPredicate):
+    """``field isIn {values}`` / ``isNotIn``."""
+
+    field: NamedField
+    values: frozenset
+    negate: bool
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        col = self.field.batch(ctx)
+        missing = missing_mask(col)
+        if col.dtype == object:
+            hit = np.array([v in self.values for v in col.tolist()], dtype=bool)
+        else:
+            hit = np.isin(col, np.array(sorted(self.values), dtype=np.float64))
+        out = (hit != self.negate).astype(np.int8)
+        out[missing] = UNKNOWN
+        return out
+
+    def emit(self, gen: Codegen) -> str:
+        v = self.field.emit(gen)
+        test = f"{v} {'not in' if self.negate else 'in'} {gen.const(self.values, 'set')}"
+        if not self.field.info.nullable:
+            return f"({test})"
+        return f"(None if {v} is None else {test})"
+
+
+@dataclass(eq=False)
+class Compound(CompiledPredicate):
+    op: str
+    parts: tuple
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        vals = [p.batch(ctx) for p in self.parts]
+        if self.op == "surrogate":
+            out = vals[0].copy()
+            for v in vals[1:]:
+                out = np.where(out == UNKNOWN, v, out)
+            return out.astype(np.int8)
+        if self.op == "and":  # Kleene: FALSE dominates, then UNKNOWN
+            out = np.min(np.where(np.stack(vals) == UNKNOWN, np.int8(2), np.stack(vals)), axis=0)
+            return np.where(out == 2, UNKNOWN, out).astype(np.int8)
+        if self.op == "or":  # TRUE dominates, then UNKNOWN
+            out = np.max(np.stack(vals), axis=0)
+            return out.astype(np.int8)
+        # xor: UNKNOWN if any operand is UNKNOWN
+        stack = np.stack(vals)
+        unknown = (stack == UNKNOWN).any(axis=0)
+        parity = (stack == TRUE).sum(axis=0) % 2
+        return np.where(unknown, UNKNOWN, parity).astype(np.int8)
+
+    def emit(self, gen: Codegen) -> str:
+        parts = [gen.assign(p.emit(gen), "p") for p in self.parts]
+        return f"{gen.const(_SCALAR_COMPOUND[self.op], self.op)}({', '.join(parts)})"
+
+
+def _and(*xs):
+    if any(x is False for x in xs):
+        return False
+    return None if any(x is None for x in xs) else True
+
+
+def _or(*xs):
+    if any(x is True for x in xs):
+        return True
+    return None if any(x is None for x in xs) else False
+
+
+def _xor(*xs):
+    if any(x is None for x in xs):
+        return None
+    return sum(1 for x in xs if x) % 2 == 1
+
+
+def _surrogate(*xs):
+    for x in xs:
+        if x is not None:
+            return x
+    return None
+
+
+_SCALAR_COMPOUND = {"and": _and, "or": _or, "xor": _xor, "surrogate": _surrogate}
+
+
+def _parse(text: Optional[str], field: NamedField, element: str, line) -> Any:
+    if text is None:
+        raise InvalidMarkupError("a value is required", element=element, line=line)
+    try:
+        return parse_constant(text, field.info.data_type)
+    except ValueError:
+        raise InvalidMarkupError(f"{text!r} is not a {field.info.data_type} value of field "
+                                 f"{field.name!r}", element=element, line=line) from None
+
+
+def compile_predicate(p: d.Predicate, scope: Scope) -> CompiledPredicate:
+    """Compile one predicate against the fields visible in ``scope``."""
+    if isinstance(p, d.TruePredicate):
+        return Constant(True)
+    if isinstance(p, d.FalsePredicate):
+        return Constant(False)
+    if isinstance(p, d.SimplePredicate):
+        field = scope.lookup(p.field, element="SimplePredicate", line=p.line)
+        if p.operator in ("isMissing", "isNotMissing"):
+            return Missingness(field, p.operator == "isMissing")
+        if p.operator not in _COMPARE:
+            raise UnsupportedMarkupError(f"operator={p.operator!r} is not supported",
+                                         element="SimplePredicate", line=p.line)
+        value = _parse(p.value, field, "SimplePredicate", p.line)
+        if not is_numeric(field.info.data_type) and p.operator not in ("equal", "notEqual"):
+            if field.info.optype != "ordinal":
+                raise UnsupportedMarkupError(
+                    f"operator {p.operator!r} on the string field {field.name!r} is not supported",
+                    element="SimplePredicate", line=p.line)
+        return Comparison(field, p.operator, value)
+    if isinstance(p, d.SimpleSetPredicate):
+        if p.operator not in ("isIn", "isNotIn"):
+            raise InvalidMarkupError(f"booleanOperator={p.operator!r} is not isIn/isNotIn",
+                                     element="SimpleSetPredicate", line=p.line)
+        field = scope.lookup(p.field, element="SimpleSetPredicate", line=p.line)
+        values = frozenset(_parse(v, field, "SimpleSetPredicate", p.line) for v in p.values)
+        return Membership(field, values, p.operator == "isNotIn")
+    if isinstance(p, d.CompoundPredicate):
+        if p.operator not in _SCALAR_COMPOUND:
+            raise InvalidMarkupError(f"booleanOperator={p.operator!r} is unknown",
+                                     element="CompoundPredicate", line=p.line)
+        if len(p.predicates) < 2:
+            raise InvalidMarkupError("CompoundPredicate needs at least two predicates",
+                                     element="CompoundPredicate", line=p.line)
+        return Compound(p.operator, tuple(compile_predicate(x, scope) for x in p.predicates))
+    raise UnsupportedMarkupError(f"{type(p).__name__} is not supported")  # pragma: no cover
