@@ -77,7 +77,8 @@ def pypmml_predict(pmml, X: pd.DataFrame) -> pd.DataFrame:
         {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in rec.items()}
         for rec in X.to_dict(orient="records")
     ]
-    return pd.DataFrame([model.predict(r) for r in rows])
+    # predict returns a py4j JavaMap, which pandas would read as a sequence of its keys
+    return pd.DataFrame([dict(model.predict(r)) for r in rows])
 
 
 def sklearn2pmml_export(pipeline, path: str | os.PathLike) -> bytes:
@@ -150,7 +151,7 @@ def assert_frames_close(actual: pd.DataFrame, expected: pd.DataFrame, *, rtol=1e
                     f"actual {a_num[bad[:5]].tolist()} expected {e_num[bad[:5]].tolist()}"
                 )
         else:
-            a_str = pd.Series(a).astype(str).where(pd.notna(pd.Series(a)), None).tolist()
-            e_str = pd.Series(e).astype(str).where(pd.notna(pd.Series(e)), None).tolist()
+            a_str = [None if pd.isna(x) else str(x) for x in a.tolist()]
+            e_str = [None if pd.isna(x) else str(x) for x in e.tolist()]
             bad = [i for i, (x, y) in enumerate(zip(a_str, e_str)) if x != y]
             assert not bad, f"{col}: rows {bad[:10]} differ: {[(a_str[i], e_str[i]) for i in bad[:5]]}"

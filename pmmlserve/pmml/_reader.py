@@ -232,9 +232,9 @@ _EXPRESSIONS: dict[str, Callable[[etree._Element], d.Expression]] = {
 }
 
 
-def _derived_field(e: etree._Element) -> d.DerivedField:
+def _derived_field(e: etree._Element, *, named: bool = True) -> d.DerivedField:
     return d.DerivedField(
-        name=_require(e, "name"),
+        name=_require(e, "name") if named else (e.get("name") or ""),
         optype=e.get("optype"),
         data_type=e.get("dataType"),
         expression=_only_expression(e),
@@ -541,7 +541,7 @@ def _neural_network(e: etree._Element) -> d.NeuralNetwork:
         if derived is None:
             raise InvalidMarkupError("a DerivedField is required", element=_local(parent),
                                      line=parent.sourceline)
-        return _derived_field(derived)
+        return _derived_field(derived, named=False)
 
     layers = []
     for layer in _children(e, "NeuralLayer"):

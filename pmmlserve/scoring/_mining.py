@@ -249,6 +249,17 @@ class MiningKernel(CompiledModel):
                         probs[label] = np.nanmedian(x, axis=1)
                     else:  # max
                         probs[label] = np.nanmax(x, axis=1)
+        if self.return_missing:
+            missing = np.zeros(n, dtype=bool)
+            for i, r in enumerate(results):
+                if r.probabilities is not None:
+                    first = next(iter(r.probabilities.values()))
+                    missing |= use[:, i] & np.isnan(first)
+                else:
+                    missing |= use[:, i] & np.array([v is None for v in
+                                                     np.asarray(r.value, dtype=object).tolist()])
+            for label in labels:
+                probs[label] = np.where(missing, np.nan, probs[label])
         value = predicted_label(probs, labels, n)
         return BatchResult(value, probs)
 
@@ -348,6 +359,9 @@ class MiningKernel(CompiledModel):
                 return float(statistics.median(v for v, _ in vals))
             return max(v for v, _ in vals)
         labels = self.labels
+        if self.return_missing and any(
+                v is None and (not p or None in p.values()) for v, p, _ in used):
+            return None, dict.fromkeys(labels)
         probs = dict.fromkeys(labels, 0.0)
         if m in ("majorityVote", "weightedMajorityVote"):
             total = 0.0

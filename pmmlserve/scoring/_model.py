@@ -35,7 +35,7 @@ class _Compiler:
         self.document = document
         self.data_fields = {f.name: f for f in document.data_fields}
 
-    def kernel(self, model: d.Model, scope: Scope, labels):
+    def kernel(self, model: d.Model, scope: Scope, labels, target: Optional[str] = None):
         if model.common.is_scorable is False:
             raise UnsupportedMarkupError("the model is marked isScorable=\"false\"",
                                          element=model.common.tag, line=model.common.line)
@@ -45,7 +45,8 @@ class _Compiler:
             return TreeKernel(model, scope, labels)
         if isinstance(model, d.MiningModel):
             return MiningKernel(model, scope, labels,
-                                lambda m, s: compile_unit(m, s, self.data_fields, True, self.kernel))
+                                lambda m, s: compile_unit(m, s, self.data_fields, True, self.kernel,
+                                                          target))
         if isinstance(model, d.NeuralNetwork):
             return NeuralKernel(model, scope, labels)
         raise UnsupportedMarkupError(f"{type(model).__name__} is not supported")  # pragma: no cover

@@ -12,7 +12,7 @@ from pmmlserve.pmml import _document as d
 from pmmlserve.scoring._codegen import Codegen
 from pmmlserve.scoring._results import BatchResult, CompiledModel, ScalarResult
 from pmmlserve.scoring._scope import BatchContext, NamedField, Scope
-from pmmlserve.scoring._values import f32, missing_mask, parse_constant
+from pmmlserve.scoring._values import f32, parse_constant
 
 __all__ = ["RegressionKernel", "LINKS", "apply_link_batch"]
 
@@ -71,21 +71,17 @@ class _Table:
 
     def batch(self, ctx: BatchContext) -> np.ndarray:
         y = np.full(ctx.n, self.intercept)
-        missing = np.zeros(ctx.n, dtype=bool)
         for field, coef, exponent in self.numeric:
             x = field.batch(ctx)
             y = y + coef * (x if exponent == 1 else np.power(x, exponent))
         for field, value, coef in self.categorical:
-            x = field.batch(ctx)
-            missing |= missing_mask(x)
-            y = y + coef * (x == value)
+            # a missing value matches no category: the term is 0 (as JPMML reads the spec)
+            y = y + coef * (field.batch(ctx) == value)
         for fields, coef in self.terms:
             prod = np.ones(ctx.n)
             for f in fields:
                 prod = prod * f.batch(ctx)
             y = y + coef * prod
-        if missing.any():
-            y[missing] = np.nan
         return y
 
     def emit(self, gen: Codegen) -> str:
@@ -98,7 +94,6 @@ class _Table:
             parts.append(f"{gen.const(coef)} * {term}")
         for field, value, coef in self.categorical:
             v = field.emit(gen)
-            nullable.append((field, v))
             parts.append(f"({gen.const(coef)} if {v} == {gen.const(value)} else 0.0)")
         for fields, coef in self.terms:
             vs = [f.emit(gen) for f in fields]
@@ -157,9 +152,14 @@ class RegressionKernel(CompiledModel):
         if m == "simplemax":
             total = sum(ys)
             return [y / total for y in ys]
-        # none and the link functions for more than two classes: the last category takes the rest
-        ps = [LINKS[m][xp](y) for y in ys[:-1]]
-        return ps + [1.0 - sum(ps)]
+        if m == "none":  # the last category takes the rest
+            ps = list(ys[:-1])
+            return ps + [1.0 - sum(ps)]
+        # A link function over more than two classes: the spec leaves the values unnormalised;
+        # JPMML (and so sklearn2pmml's one-vs-rest encoding) normalises them to sum to 1.
+        ps = [LINKS[m][xp](y) for y in ys]
+        total = sum(ps)
+        return [p / total for p in ps]
 
     def batch(self, ctx: BatchContext) -> BatchResult:
         ys = [t.batch(ctx) for t in self.tables]

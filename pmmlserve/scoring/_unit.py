@@ -361,13 +361,16 @@ def label_spec(target: Optional[str], data_fields: dict[str, d.DataField]) -> tu
 
 
 def compile_unit(model: d.Model, parent: Scope, data_fields: dict[str, d.DataField],
-                 nested: bool, compile_kernel) -> Unit:
-    """Compile ``model`` (any model element) into a :class:`Unit` under ``parent``'s fields."""
+                 nested: bool, compile_kernel, parent_target: Optional[str] = None) -> Unit:
+    """Compile ``model`` (any model element) into a :class:`Unit` under ``parent``'s fields.
+
+    A nested model without a target MiningField predicts its parent's target.
+    """
     common = model.common
     scope = build_scope(common, parent, nested, data_fields)
-    target = _target_field(common)
+    target = _target_field(common) or parent_target
     labels, target_type = label_spec(target, data_fields)
-    kernel = compile_kernel(model, scope, labels)
+    kernel = compile_kernel(model, scope, labels, target)
     if common.function_name == "regression":
         labels = None
     return Unit(model, scope, kernel, target, target_type, labels)
