@@ -166,9 +166,12 @@ def _inline_table(e: etree._Element) -> d.InlineTable:
         for cell in row:
             if not isinstance(cell.tag, str):
                 continue
-            # both <column> and <data:column> (sklearn2pmml's namespace) name the column by
-            # their local name
-            cells[etree.QName(cell).localname] = (cell.text or "")
+            # <column> and <data:column> (sklearn2pmml's namespace): a column reference may
+            # use either the local name or the prefixed one
+            local = etree.QName(cell).localname
+            cells[local] = cell.text or ""
+            if cell.prefix:
+                cells[f"{cell.prefix}:{local}"] = cell.text or ""
         rows.append(cells)
     return d.InlineTable(tuple(rows))
 

@@ -50,6 +50,7 @@ class Forest:
         index = {id(n): i for i, n in enumerate(order)}
         assert all(index[id(leaf)] == leaf_pos[id(leaf)] for leaf in self.leaves)
         self._features: list[tuple] = []      # ("num", field) | ("code", field) | ("pred", p)
+        self._generic: set[int] = set()       # decisions tested through a precomputed predicate
         feature_index: dict[tuple, int] = {}
         vocabs: dict[int, dict] = {}          # id(field) -> {value: code}
         sets: list[tuple[int, frozenset]] = []
@@ -94,6 +95,7 @@ class Forest:
                 sets.append((id(p.field), values))
                 swap = (p.negate if isinstance(p, Membership) else p.op == "notEqual")
             else:
+                self._generic.add(id(node))
                 kind[i] = LE
                 feat[i] = feature(("pred", p))
                 thr[i] = 0.5
@@ -183,7 +185,12 @@ class Forest:
             on_leaf(gen, node)
             return
         p = node.predicate
-        if isinstance(p, Comparison):
+        if id(node) in self._generic:
+            v = fields[id(p)]
+            test = v
+            nullable = True
+            key = None
+        elif isinstance(p, Comparison):
             v = fields[id(p.field)]
             test = f"{v} {_OPS[p.op]} {gen.const(p.value)}"
             nullable = p.field.info.nullable and id(p.field) not in known
@@ -193,11 +200,6 @@ class Forest:
             test = f"{v} {'not in' if p.negate else 'in'} {gen.const(p.values, 'set')}"
             nullable = p.field.info.nullable and id(p.field) not in known
             key = id(p.field)
-        else:
-            v = fields[id(p)]
-            test = v
-            nullable = True
-            key = None
         if not nullable:
             branches = [(f"if {test}", node.yes, known), ("else", node.no, known)]
         elif node.unknown is node.yes:

@@ -67,6 +67,8 @@ class MiningKernel(CompiledModel):
             return
         self.units = []
         self.predicates = []
+        #: every segment's output fields in a modelChain (visible to the parent's Output)
+        self.chain_outputs: list = []
         chain_scope = Scope(scope) if self.method == "modelChain" else scope
         for seg in model.segments:
             self.predicates.append(compile_predicate(seg.predicate, chain_scope))
@@ -75,6 +77,7 @@ class MiningKernel(CompiledModel):
             if self.method == "modelChain":
                 for of, nf in unit.outputs:
                     chain_scope.define(nf)
+                    self.chain_outputs.append((of, nf))
         if self.function == "classification":
             found = list(self.labels or ())
             for u in self.units:
@@ -101,6 +104,7 @@ class MiningKernel(CompiledModel):
         self._pos = {id(leaf): i for i, leaf in enumerate(self.forest.leaves)}
         self.exposed = []
         self.units = []
+        self.chain_outputs = []
 
     def _combine_forest(self, vals: np.ndarray) -> np.ndarray:
         w = np.asarray(self.weights)

@@ -141,12 +141,13 @@ class Compound(CompiledPredicate):
             for v in vals[1:]:
                 out = np.where(out == UNKNOWN, v, out)
             return out.astype(np.int8)
-        if self.op == "and":  # Kleene: FALSE dominates, then UNKNOWN
-            out = np.min(np.where(np.stack(vals) == UNKNOWN, np.int8(2), np.stack(vals)), axis=0)
-            return np.where(out == 2, UNKNOWN, out).astype(np.int8)
-        if self.op == "or":  # TRUE dominates, then UNKNOWN
-            out = np.max(np.stack(vals), axis=0)
-            return out.astype(np.int8)
+        if self.op in ("and", "or"):
+            # Kleene logic on the order FALSE < UNKNOWN < TRUE: 'and' is the minimum, 'or' the
+            # maximum.  Recode -1/0/1 as 1/0/2 to get that order, then back.
+            stack = np.stack(vals)
+            ranked = np.where(stack == UNKNOWN, 1, np.where(stack == TRUE, 2, 0))
+            best = ranked.min(axis=0) if self.op == "and" else ranked.max(axis=0)
+            return np.where(best == 1, UNKNOWN, np.where(best == 2, TRUE, FALSE)).astype(np.int8)
         # xor: UNKNOWN if any operand is UNKNOWN
         stack = np.stack(vals)
         unknown = (stack == UNKNOWN).any(axis=0)

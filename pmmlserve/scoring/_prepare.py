@@ -16,6 +16,7 @@ from pmmlserve.scoring._scope import BatchContext, FieldInfo, NamedField, Node
 from pmmlserve.scoring._values import (
     check_supported,
     is_missing_scalar,
+    isin,
     is_numeric,
     missing_mask,
     parse_constant,
@@ -125,13 +126,13 @@ def _treat_batch(col: np.ndarray, bad: np.ndarray, rules: FieldRules, row_offset
     """Apply validity, outlier, invalid and missing value rules to a converted column."""
     missing = missing_mask(col)
     if rules.missing:
-        missing = missing | np.isin(col, list(rules.missing))
+        missing = missing | isin(col, rules.missing)
     invalid = bad.copy()
     present = ~missing
     if rules.invalid:
-        invalid |= present & np.isin(col, list(rules.invalid))
+        invalid |= present & isin(col, rules.invalid)
     if rules.valid is not None:
-        invalid |= present & ~np.isin(col, np.array(list(rules.valid), dtype=col.dtype))
+        invalid |= present & ~isin(col, rules.valid)
     if rules.intervals:
         inside = np.zeros(len(col), dtype=bool)
         with np.errstate(invalid="ignore"):

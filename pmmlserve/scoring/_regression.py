@@ -48,12 +48,20 @@ def apply_link_batch(name: str, y: np.ndarray) -> np.ndarray:
 
 
 class _Table:
-    """One RegressionTable: y = intercept + sum of terms, missing if any input is missing."""
+    """One RegressionTable.
 
-    def __init__(self, table: d.RegressionTable, scope: Scope, line):
-        self.intercept = table.intercept
-        self.numeric = [(scope.lookup(p.field, element="NumericPredictor", line=line), p.coefficient,
-                         p.exponent) for p in table.numeric]
+    Terms are added in JPMML's order: numeric predictors, categorical predictors, predictor
+    terms, and the intercept last (when it is not 0).  In a float math context every product
+    and sum is rounded to float32, as JPMML's FloatValue does.  A missing numeric input makes
+    the result missing; a missing categorical input matches no category (its term is 0).
+    """
+
+    def __init__(self, table: d.RegressionTable, scope: Scope, line, float_math: bool):
+        self.float_math = float_math
+        r = f32 if float_math else float
+        self.intercept = r(table.intercept)
+        self.numeric = [(scope.lookup(p.field, element="NumericPredictor", line=line),
+                         r(p.coefficient), p.exponent) for p in table.numeric]
         self.categorical = []
         for p in table.categorical:
             field = scope.lookup(p.field, element="CategoricalPredictor", line=line)
@@ -62,30 +70,37 @@ class _Table:
             except ValueError:
                 raise InvalidMarkupError(f"{p.value!r} is not a value of {p.field!r}",
                                          element="CategoricalPredictor", line=line) from None
-            self.categorical.append((field, value, p.coefficient))
+            self.categorical.append((field, value, r(p.coefficient)))
         self.terms = [([scope.lookup(f, element="PredictorTerm", line=line) for f in t.fields],
-                       t.coefficient) for t in table.terms]
-        self.fields: list[NamedField] = list(dict.fromkeys(
-            [f for f, *_ in self.numeric] + [f for f, *_ in self.categorical]
-            + [f for fs, _ in self.terms for f in fs]))
+                       r(t.coefficient)) for t in table.terms]
+
+    @property
+    def is_default(self) -> bool:
+        return not (self.numeric or self.categorical or self.terms) and self.intercept == 0
 
     def batch(self, ctx: BatchContext) -> np.ndarray:
-        y = np.full(ctx.n, self.intercept)
+        dt = np.float32 if self.float_math else np.float64
+        y = np.zeros(ctx.n, dtype=dt)
         for field, coef, exponent in self.numeric:
-            x = field.batch(ctx)
-            y = y + coef * (x if exponent == 1 else np.power(x, exponent))
+            x = field.batch(ctx).astype(dt)
+            if exponent != 1:
+                x = np.power(x.astype(np.float64), exponent).astype(dt)
+            y = y + dt(coef) * x
         for field, value, coef in self.categorical:
-            # a missing value matches no category: the term is 0 (as JPMML reads the spec)
-            y = y + coef * (field.batch(ctx) == value)
+            y = y + np.where(field.batch(ctx) == value, dt(coef), dt(0))
         for fields, coef in self.terms:
-            prod = np.ones(ctx.n)
+            prod = np.ones(ctx.n, dtype=dt)
             for f in fields:
-                prod = prod * f.batch(ctx)
-            y = y + coef * prod
-        return y
+                prod = prod * f.batch(ctx).astype(dt)
+            y = y + dt(coef) * prod
+        if self.intercept != 0:
+            y = y + dt(self.intercept)
+        return y.astype(np.float64)
 
     def emit(self, gen: Codegen) -> str:
-        parts = [repr(self.intercept) if math.isfinite(self.intercept) else gen.const(self.intercept)]
+        if self.float_math:
+            return self._emit_float(gen)
+        parts = []
         nullable = []
         for field, coef, exponent in self.numeric:
             v = field.emit(gen)
@@ -99,11 +114,41 @@ class _Table:
             vs = [f.emit(gen) for f in fields]
             nullable.extend(zip(fields, vs))
             parts.append(f"{gen.const(coef)} * " + " * ".join(vs))
+        if self.intercept != 0 or not parts:
+            parts.append(gen.const(self.intercept))
         expr = " + ".join(parts)
         checks = sorted({v for f, v in nullable if f.info.nullable})
         if checks:
             expr = f"(None if {' or '.join(c + ' is None' for c in checks)} else {expr})"
         return expr
+
+    def _emit_float(self, gen: Codegen) -> str:
+        nums = [field.emit(gen) for field, _, _ in self.numeric]
+        cats = [field.emit(gen) for field, _, _ in self.categorical]
+        terms = ["(" + ", ".join(f.emit(gen) for f in fields) + ",)" for fields, _ in self.terms]
+        return (f"{gen.const(self._scalar_float, 'tbl')}(({', '.join(nums)}{',' if nums else ''}),"
+                f" ({', '.join(cats)}{',' if cats else ''}), ({', '.join(terms)}{',' if terms else ''}))")
+
+    def _scalar_float(self, nums, cats, terms) -> Optional[float]:
+        acc = 0.0
+        for (_, coef, exponent), x in zip(self.numeric, nums):
+            if x is None:
+                return None
+            x = f32(x) if exponent == 1 else f32(math.pow(f32(x), exponent))
+            acc = f32(acc + f32(coef * x))
+        for (_, value, coef), x in zip(self.categorical, cats):
+            if x == value:
+                acc = f32(acc + coef)
+        for (_, coef), xs in zip(self.terms, terms):
+            if any(x is None for x in xs):
+                return None
+            prod = 1.0
+            for x in xs:
+                prod = f32(prod * f32(x))
+            acc = f32(acc + f32(coef * prod))
+        if self.intercept != 0:
+            acc = f32(acc + self.intercept)
+        return acc
 
 
 class RegressionKernel(CompiledModel):
@@ -115,7 +160,8 @@ class RegressionKernel(CompiledModel):
         if self.method not in LINKS and self.method != "simplemax":
             raise UnsupportedMarkupError(f"normalizationMethod={self.method!r} is not supported",
                                          element="RegressionModel", line=common.line)
-        self.tables = [_Table(t, scope, common.line) for t in model.tables]
+        self._f32 = common.math_context == "float"
+        self.tables = [_Table(t, scope, common.line, self._f32) for t in model.tables]
         if self.function == "regression":
             if len(self.tables) != 1:
                 raise InvalidMarkupError("a regression model has exactly one RegressionTable",
@@ -130,12 +176,17 @@ class RegressionKernel(CompiledModel):
             if len(self.tables) < 2:
                 raise InvalidMarkupError("a classifier needs two or more RegressionTables",
                                          element="RegressionModel", line=common.line)
-        self._f32 = self.math_context == "float"
+        # JPMML scores "softmax" over a table and a default (empty, zero) table as a logit
+        self._binary_softmax = (self.function == "classification" and len(self.tables) == 2
+                                and self.method == "softmax" and self.tables[1].is_default)
 
     # ---------------------------------------------------------------- probabilities
     def _probabilities(self, ys: list, xp) -> list:
+        if self._f32:
+            return _float_probabilities(self.method, [np.asarray(y, dtype=np.float32) for y in ys],
+                                        self._binary_softmax)
         k = len(ys)
-        m = self.method
+        m = "logit" if self._binary_softmax else self.method
         if k == 2 and m in LINKS and m not in ("softmax", "none"):
             p1 = LINKS[m][xp](ys[0])
             return [p1, 1.0 - p1]
@@ -168,7 +219,8 @@ class RegressionKernel(CompiledModel):
         if self.function == "regression":
             y = ys[0]
             if self.method != "none":
-                y = apply_link_batch(self.method, y)
+                y = (_float_link(self.method, y.astype(np.float32)).astype(np.float64)
+                     if self._f32 else apply_link_batch(self.method, y))
             return BatchResult(self._round(y))
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             ps = self._probabilities(ys, 1)
@@ -199,18 +251,75 @@ class RegressionKernel(CompiledModel):
     def _scalar_link(self, y):
         if y is None:
             return None
+        if self._f32:
+            return float(_float_link(self.method, np.array([y], dtype=np.float32))[0])
         try:
-            r = LINKS[self.method][0](y)
+            return LINKS[self.method][0](y)
         except OverflowError:
-            r = math.inf
-        return f32(r) if self._f32 else r
+            return math.inf
 
     def _scalar_probabilities(self, *ys):
         if any(y is None for y in ys):
             return (None,) * len(ys)
+        if self._f32:
+            return tuple(float(p[0]) for p in self._probabilities([[y] for y in ys], 1))
         try:
             ps = self._probabilities(list(ys), 0)
         except (OverflowError, ZeroDivisionError):
             with np.errstate(all="ignore"):
                 ps = [float(p) for p in self._probabilities([np.float64(y) for y in ys], 1)]
-        return tuple(f32(p) for p in ps) if self._f32 else tuple(ps)
+        return tuple(ps)
+
+
+# --------------------------------------------------------------------------- float context
+# JPMML's FloatValue arithmetic: every operation rounds to float32, and exp(x) is computed as
+# (float) Math.pow(2.7182817, x) -- a truncated e -- rather than Math.exp.
+
+_E_FLOAT = 2.7182817
+
+
+def _jexp(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.power(_E_FLOAT, x.astype(np.float64)).astype(np.float32)
+
+
+def _float_link(method: str, y: np.ndarray) -> np.ndarray:
+    one = np.float32(1)
+    if method in ("logit", "softmax"):
+        return one / (one + _jexp(-y))
+    if method == "exp":
+        return _jexp(y)
+    with np.errstate(all="ignore"):
+        return apply_link_batch(method, y.astype(np.float64)).astype(np.float32)
+
+
+def _float_probabilities(method: str, ys: list, binary_softmax: bool) -> list:
+    one = np.float32(1)
+    if len(ys) == 2 and (binary_softmax or (method in LINKS and method not in ("softmax", "none"))):
+        p1 = _float_link("logit" if binary_softmax else method, ys[0])
+        return [p1, one - p1]
+    with np.errstate(all="ignore"):
+        if method == "softmax":
+            top = ys[0]
+            for y in ys[1:]:
+                top = np.maximum(top, y)
+            es = [_jexp(y - top) for y in ys]
+            total = np.zeros_like(es[0])
+            for e in es:
+                total = total + e
+            return [np.where(total == one, e, e / total) for e in es]
+        if method == "simplemax":
+            total = np.zeros_like(ys[0])
+            for y in ys:
+                total = total + y
+            return [y / total for y in ys]
+        if method == "none":
+            rest = np.zeros_like(ys[0])
+            for y in ys[:-1]:
+                rest = rest + y
+            return list(ys[:-1]) + [one - rest]
+        ps = [_float_link(method, y) for y in ys]
+        total = np.zeros_like(ps[0])
+        for p in ps:
+            total = total + p
+        return [p / total for p in ps]

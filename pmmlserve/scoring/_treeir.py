@@ -104,7 +104,9 @@ class _Lowering:
         for child in node.children:
             self._number(child, counter)
 
-    def leaf(self, node: d.TreeNode) -> Leaf:
+    def leaf(self, node: d.TreeNode) -> IRNode:
+        if node.score is None and not node.distributions:
+            return self.null  # a node without a score cannot be "the last prediction"
         return Leaf(node, self._ids[id(node)])
 
     def build(self, node: d.TreeNode) -> IRNode:
@@ -154,6 +156,8 @@ class _Lowering:
         if s == "lastPrediction":
             return self.leaf(node)
         default = node.default_child
+        if default is None:
+            return self.null
         for child in node.children:
             if child.id is not None and child.id == default:
                 return self.build(child)

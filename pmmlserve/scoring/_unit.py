@@ -57,6 +57,8 @@ class Unit:
         self._check_targets()
         self.outputs: list[tuple[d.OutputField, NamedField]] = []
         self._output_scope = Scope(scope)
+        for _, nf in getattr(kernel, "chain_outputs", ()):
+            self._output_scope.define(nf)
         for of in self.common.output_fields:
             self._add_output(of)
         #: output fields (name -> NamedField) this unit exposes to a parent (final ones)

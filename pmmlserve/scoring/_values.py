@@ -143,16 +143,30 @@ def _string_column(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     bad = np.zeros(len(values), dtype=bool)
     if values.dtype.kind in "US":
         return values.astype(str).astype(object), bad
-    col = values.astype(object, copy=True)
-    missing = pd.isna(col)
     if values.dtype.kind in "fiub":
         col = np.array([_format_number(v) for v in values.tolist()], dtype=object)
-    else:
+        return col, bad
+    col = values.astype(object, copy=True)
+    missing = pd.isna(col)
+    # The common case, strings and missing values only, is checked in C; only other objects
+    # (numbers, booleans) need a Python-level conversion.
+    if pd.api.types.infer_dtype(col, skipna=True) not in ("string", "empty"):
         for i, v in enumerate(col.tolist()):
-            if v is not None and not isinstance(v, str) and not missing[i]:
+            if not missing[i] and not isinstance(v, str):
                 col[i] = _format_number(v) if isinstance(v, (int, float, np.number)) else str(v)
-    col[missing] = None
+    if missing.any():
+        col[missing] = None
     return col, bad
+
+
+def isin(col: np.ndarray, values) -> np.ndarray:
+    """Hash-based membership test of a column's entries in ``values`` (any representation)."""
+    values = list(values)
+    if not values:
+        return np.zeros(len(col), dtype=bool)
+    if col.dtype == object:
+        return pd.Index(values, dtype=object).get_indexer(col) >= 0
+    return np.isin(col, np.asarray(values, dtype=np.float64))
 
 
 def _format_number(v: Any) -> str | None:
