@@ -16,7 +16,6 @@ from pmmlserve.scoring._values import is_numeric
 
 __all__ = ["Forest"]
 
-LEAF, LE, LT, SET = 0, 1, 2, 3
 _OPS = {"lessOrEqual": "<=", "lessThan": "<", "greaterThan": ">", "greaterOrEqual": ">=",
         "equal": "==", "notEqual": "!="}
 
@@ -49,86 +48,86 @@ class Forest:
         order = self.leaves + [n for n in nodes if isinstance(n, Decision)]
         index = {id(n): i for i, n in enumerate(order)}
         assert all(index[id(leaf)] == leaf_pos[id(leaf)] for leaf in self.leaves)
-        self._features: list[tuple] = []      # ("num", field) | ("code", field) | ("pred", p)
-        self._generic: set[int] = set()       # decisions tested through a precomputed predicate
+        # Every decision becomes "x <= threshold" on one column of a feature matrix:
+        #   x <  t  is  x <= nextafter(t, -inf);  x > t / x >= t swap the two children;
+        #   a set test on a string field is a 0/1 indicator column of that set (<= 0.5 swapped);
+        #   anything else (compound predicates...) is a 1/0/NaN column of the predicate itself.
+        # Missing values (NaN) follow the decision's "unknown" child.
+        self._features: list[tuple] = []  # ("num", field) | ("set", field, values) | ("pred", p)
+        self._generic: set[int] = set()   # decisions the generated code tests as predicates
         feature_index: dict[tuple, int] = {}
-        vocabs: dict[int, dict] = {}          # id(field) -> {value: code}
-        sets: list[tuple[int, frozenset]] = []
         m = len(order)
-        kind = np.zeros(m, np.int8)
         feat = np.zeros(m, np.intp)
         thr = np.full(m, np.inf)
-        set_id = np.zeros(m, np.intp)
-        yes = np.arange(m, dtype=np.intp)
-        no = yes.copy()
-        unk = yes.copy()
+        child = np.repeat(np.arange(m, dtype=np.intp), 2)  # [2i] = FALSE child, [2i+1] = TRUE
+        unk = np.arange(m, dtype=np.intp)
 
-        def feature(key: tuple) -> int:
-            k = (key[0], id(key[1]))
-            if k not in feature_index:
-                feature_index[k] = len(self._features)
+        def feature(key: tuple, ident: tuple) -> int:
+            if ident not in feature_index:
+                feature_index[ident] = len(self._features)
                 self._features.append(key)
-            return feature_index[k]
+            return feature_index[ident]
 
         for i, node in enumerate(order):
             if isinstance(node, Leaf):
                 continue
             p = node.predicate
-            swap = False
-            if isinstance(p, Comparison) and p.op in ("lessOrEqual", "lessThan", "greaterThan",
-                                                      "greaterOrEqual") \
+            if isinstance(p, Comparison) and p.op in _OPS and p.op not in ("equal", "notEqual") \
                     and is_numeric(p.field.info.data_type):
-                kind[i] = LE if p.op in ("lessOrEqual", "greaterThan") else LT
-                feat[i] = feature(("num", p.field))
-                thr[i] = p.value
+                feat[i] = feature(("num", p.field), ("num", id(p.field)))
+                t = float(p.value)
+                thr[i] = np.nextafter(t, -np.inf) if p.op in ("lessThan", "greaterOrEqual") else t
                 swap = p.op in ("greaterThan", "greaterOrEqual")
             elif (isinstance(p, Membership) or (isinstance(p, Comparison) and p.op in
                                                 ("equal", "notEqual"))) \
                     and not is_numeric(p.field.info.data_type):
                 values = p.values if isinstance(p, Membership) else frozenset([p.value])
-                vocab = vocabs.setdefault(id(p.field), {})
-                for v in sorted(values):
-                    vocab.setdefault(v, len(vocab))
-                kind[i] = SET
-                feat[i] = feature(("code", p.field))
-                set_id[i] = len(sets)
-                sets.append((id(p.field), values))
-                swap = (p.negate if isinstance(p, Membership) else p.op == "notEqual")
+                feat[i] = feature(("set", p.field, values), ("set", id(p.field), values))
+                thr[i] = 0.5
+                negate = p.negate if isinstance(p, Membership) else p.op == "notEqual"
+                swap = not negate  # TRUE is the indicator 1.0 > 0.5
             else:
                 self._generic.add(id(node))
-                kind[i] = LE
-                feat[i] = feature(("pred", p))
+                feat[i] = feature(("pred", p), ("pred", id(p)))
                 thr[i] = 0.5
-                swap = True  # TRUE is encoded as 1.0 > 0.5
-            y, n_ = (node.no, node.yes) if swap else (node.yes, node.no)
-            yes[i], no[i], unk[i] = index[id(y)], index[id(n_)], index[id(node.unknown)]
-        self._vocab_index = {k: pd.Index(list(v)) for k, v in vocabs.items()}
-        width = max((len(v) for v in vocabs.values()), default=0) + 1
-        table = np.zeros((max(len(sets), 1), width), dtype=bool)
-        for s, (fid, values) in enumerate(sets):
-            vocab = vocabs[fid]
-            table[s, [vocab[v] for v in values]] = True
-        self.kind, self.feat, self.thr, self.set_id = kind, feat, thr, set_id
-        self.yes, self.no, self.unk, self.set_table = yes, no, unk, table
+                swap = True
+            true_child, false_child = index[id(node.yes)], index[id(node.no)]
+            le_child, gt_child = (false_child, true_child) if swap else (true_child, false_child)
+            child[2 * i], child[2 * i + 1] = gt_child, le_child
+            unk[i] = index[id(node.unknown)]
+        self.feat, self.thr, self.child, self.unk = feat, thr, child, unk
+        # set tests on one field share one hash lookup per batch: codes into the field's
+        # vocabulary, then one boolean table row per set
+        self._vocab: dict[int, pd.Index] = {}
+        for key in self._features:
+            if key[0] == "set":
+                vocab = self._vocab.setdefault(id(key[1]), [])
+                vocab.extend(v for v in sorted(key[2]) if v not in vocab)
+        self._vocab = {k: pd.Index(v, dtype=object) for k, v in self._vocab.items()}
+        self._members = [
+            np.append(self._vocab[id(key[1])].isin(list(key[2])), False).astype(np.float64)
+            if key[0] == "set" else None for key in self._features]
         self.root_index = np.array([index[id(r)] for r in roots], dtype=np.intp)
         self.depth = max((depth(r) for r in roots), default=0)
-        self._has_lt = bool((kind == LT).any())
-        self._has_set = bool((kind == SET).any())
-        self._only_lt = self._has_lt and not bool((kind == LE).any()) and not self._has_set
 
     # ------------------------------------------------------------------ batch
     def _matrix(self, ctx: BatchContext) -> np.ndarray:
         X = np.empty((ctx.n, max(len(self._features), 1)))
-        for j, (kind, obj) in enumerate(self._features):
+        codes: dict[int, np.ndarray] = {}
+        for j, key in enumerate(self._features):
+            kind, obj = key[0], key[1]
             if kind == "num":
                 X[:, j] = obj.batch(ctx)
-            elif kind == "code":
-                col = obj.batch(ctx)
-                index = self._vocab_index[id(obj)]
-                codes = index.get_indexer(col).astype(np.float64)
-                codes[codes < 0] = len(index)
-                codes[pd.isna(col)] = np.nan
-                X[:, j] = codes
+            elif kind == "set":
+                c = codes.get(id(obj))
+                if c is None:
+                    col = obj.batch(ctx)
+                    c = self._vocab[id(obj)].get_indexer(pd.Index(col, dtype=object, copy=False))
+                    c[c < 0] = len(self._vocab[id(obj)])  # values outside every set
+                    c = np.where(pd.isna(col), -1, c)
+                    codes[id(obj)] = c
+                member = np.append(self._members[j], np.nan)  # code -1 (missing) -> NaN
+                X[:, j] = member[c]
             else:
                 v = obj.batch(ctx).astype(np.float64)
                 v[v < 0] = np.nan
@@ -144,23 +143,13 @@ class Forest:
         base = (np.arange(n, dtype=np.intp) * F)[:, None]
         idx = np.broadcast_to(self.root_index, (n, len(self.roots))).copy()
         has_nan = bool(np.isnan(X).any())
-        kind, feat, thr, yes, no, unk = self.kind, self.feat, self.thr, self.yes, self.no, self.unk
+        feat, thr, child, unk = self.feat, self.thr, self.child, self.unk
         for _ in range(self.depth):
-            x = Xf[base + feat[idx]]
-            if self._only_lt:
-                r = x < thr[idx]
-            else:
-                t = thr[idx]
-                r = x <= t
-                if self._has_lt:
-                    r = np.where(kind[idx] == LT, x < t, r)
-            if self._has_set:
-                is_set = kind[idx] == SET
-                codes = np.where(is_set & ~np.isnan(x), x, 0).astype(np.intp)
-                r = np.where(is_set, self.set_table[self.set_id[idx], codes], r)
-            nxt = np.where(r, yes[idx], no[idx])
+            x = Xf.take(base + feat.take(idx))
+            le = x <= thr.take(idx)
+            nxt = child.take(2 * idx + le)
             if has_nan:
-                nxt = np.where(np.isnan(x), unk[idx], nxt)
+                nxt = np.where(np.isnan(x), unk.take(idx), nxt)
             idx = nxt
         return idx
 
@@ -168,10 +157,11 @@ class Forest:
     def emit_fields(self, gen: Codegen) -> dict:
         """Bind every value the trees test to a local (before any branch), return {id: var}."""
         out = {}
-        for kind, obj in self._features:
+        for key in self._features:
+            kind, obj = key[0], key[1]
             if kind == "pred":
                 out[id(obj)] = gen.assign(obj.emit(gen), "p")
-            else:
+            elif id(obj) not in out:
                 out[id(obj)] = obj.emit(gen)
         return out
 

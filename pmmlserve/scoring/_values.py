@@ -11,7 +11,7 @@ Single record: ``float`` (booleans ``True``/``False``), ``str``, or ``None`` for
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
@@ -102,12 +102,33 @@ def to_column(raw: Any, n: int, data_type: str) -> tuple[np.ndarray, np.ndarray]
         Entries present in the input that are not values of ``data_type`` (these are *invalid*
         values in PMML's sense; the caller applies the field's invalid value treatment).
     """
+    if not is_numeric(data_type):
+        decoded = _arrow_strings(raw)
+        if decoded is not None and len(decoded) == n:
+            return decoded, np.zeros(n, dtype=bool)
     values = raw.to_numpy() if isinstance(raw, (pd.Series, pd.Index)) else np.asarray(raw)
     if values.ndim != 1 or len(values) != n:
         values = np.broadcast_to(values, (n,)) if values.ndim == 0 else values.reshape(n)
     if is_numeric(data_type):
         return _numeric_column(values, data_type)
     return _string_column(values)
+
+
+def _arrow_strings(raw: Any) -> Optional[np.ndarray]:
+    """Decode an Arrow-backed string column (pandas' default ``str`` dtype) to objects through
+    its dictionary encoding: each distinct string becomes one Python object, shared by its
+    rows, which is several times faster than converting row by row."""
+    array = getattr(raw, "array", None)
+    if array is None or not hasattr(array, "__arrow_array__") \
+            or not pd.api.types.is_string_dtype(raw.dtype):
+        return None
+    chunked = array.__arrow_array__()
+    encoded = chunked.dictionary_encode()
+    if hasattr(encoded, "combine_chunks"):
+        encoded = encoded.combine_chunks()
+    indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    dictionary = np.array(encoded.dictionary.to_pylist() + [None], dtype=object)
+    return dictionary[indices]
 
 
 def _numeric_column(values: np.ndarray, data_type: str) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +186,8 @@ def isin(col: np.ndarray, values) -> np.ndarray:
     if not values:
         return np.zeros(len(col), dtype=bool)
     if col.dtype == object:
-        return pd.Index(values, dtype=object).get_indexer(col) >= 0
+        return pd.Index(values, dtype=object).get_indexer(
+            pd.Index(col, dtype=object, copy=False)) >= 0
     return np.isin(col, np.asarray(values, dtype=np.float64))
 
 
