@@ -295,6 +295,7 @@ class NumericPredictor:
     field: str
     coefficient: float
     exponent: float = 1.0
+    line: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -302,12 +303,14 @@ class CategoricalPredictor:
     field: str
     value: str
     coefficient: float
+    line: Optional[int] = None
 
 
 @dataclass(frozen=True)
 class PredictorTerm:
     fields: tuple[str, ...]
     coefficient: float
+    line: Optional[int] = None
 
 
 @dataclass(frozen=True)

@@ -446,18 +446,19 @@ def _regression_model(e: etree._Element) -> d.RegressionModel:
             target_category=t.get("targetCategory"),
             numeric=tuple(
                 d.NumericPredictor(_require(p, "name"), _number(p, "coefficient", required=True),
-                                   _number(p, "exponent", 1.0))
+                                   _number(p, "exponent", 1.0), p.sourceline)
                 for p in _children(t, "NumericPredictor")
             ),
             categorical=tuple(
                 d.CategoricalPredictor(_require(p, "name"), _require(p, "value"),
-                                       _number(p, "coefficient", required=True))
+                                       _number(p, "coefficient", required=True), p.sourceline)
                 for p in _children(t, "CategoricalPredictor")
             ),
             terms=tuple(
                 d.PredictorTerm(
                     tuple(_require(f, "field") for f in _children(p, "FieldRef")),
                     _number(p, "coefficient", required=True),
+                    p.sourceline,
                 )
                 for p in _children(t, "PredictorTerm")
             ),

@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import pandas as pd
 
-from pmmlserve.exceptions import InvalidMarkupError, UnsupportedMarkupError
+from pmmlserve.exceptions import EvaluationError, InvalidMarkupError, UnsupportedMarkupError
 from pmmlserve.pmml import _document as d
 from pmmlserve.scoring._codegen import Codegen
 from pmmlserve.scoring._scope import BatchContext, FieldInfo, NamedField, Node, Scope
@@ -423,11 +423,15 @@ def _map_values(expr: d.MapValues, scope: Scope) -> Node:
 
 class _Apply(Node):
     def __init__(self, fn, args: list[Node], data_type: str,
-                 map_missing_to: Any, default_value: Any):
+                 map_missing_to: Any, default_value: Any, invalid: str = "returnInvalid"):
         self.fn = fn
         self.args = args
         self.map_missing_to = map_missing_to
         self.default_value = default_value
+        # an "invalid result" is NaN from present arguments (ln(-1), 0/0...): an error by
+        # default, or a missing value (then defaultValue applies) or kept as is
+        self.invalid = invalid
+        self.owner: Optional[str] = None  # the DerivedField an error should name
         self.info = FieldInfo(data_type, "continuous" if is_numeric(data_type) else "categorical")
 
     def batch(self, ctx: BatchContext) -> np.ndarray:
@@ -442,6 +446,14 @@ class _Apply(Node):
         out = np.asarray(out)
         if out.ndim == 0:
             out = np.full(ctx.n, out.item(), dtype=out.dtype)
+        if out.dtype != object and self.invalid != "asIs" and not self.fn.handles_missing:
+            bad = np.isnan(out)
+            if any_missing is not None:
+                bad &= ~any_missing
+            if bad.any() and self.invalid == "returnInvalid":
+                row = int(np.flatnonzero(bad)[0])
+                raise EvaluationError(f"function {self.fn.name!r} gives an invalid result",
+                                      field=self.owner, row=row)
         if any_missing is not None and any_missing.any() and not self.fn.handles_missing:
             out = out.astype(np.float64 if is_numeric(self.info.data_type) else object, copy=True)
             out[any_missing] = np.nan if out.dtype != object else None
@@ -452,6 +464,12 @@ class _Apply(Node):
         if is_numeric(self.info.data_type) and out.dtype == object:
             out = out.astype(np.float64)
         return out
+
+    def _check_scalar(self, value: float) -> None:
+        if self.invalid == "returnInvalid":
+            raise EvaluationError(f"function {self.fn.name!r} gives an invalid result",
+                                  field=self.owner)
+        return None
 
     def emit(self, gen: Codegen) -> str:
         vs = [gen.assign(a.emit(gen)) for a in self.args]
@@ -465,10 +483,65 @@ class _Apply(Node):
             expr = f"({gen.const(self.map_missing_to)} if {none} else {call})"
         else:
             expr = call
+        if self.invalid != "asIs" and is_numeric(self.info.data_type) \
+                and not self.fn.handles_missing:
+            r = gen.assign(expr)
+            check = gen.const(self._check_scalar, "inv")
+            expr = f"({check}({r}) if {r} != {r} else {r})"
         if self.default_value is not None:
             r = gen.assign(expr)
             expr = f"({gen.const(self.default_value)} if {r} is None else {r})"
         return expr
+
+
+class _If(Node):
+    """``if(condition, then[, else])``: each branch is evaluated only on the rows that take it,
+    so an error (an invalid value, ln of a negative number) in the branch not taken is none."""
+
+    def __init__(self, cond: Node, then: Node, other: Optional[Node], map_missing_to: Any,
+                 default_value: Any):
+        self.cond, self.then, self.other = cond, then, other
+        self.map_missing_to = map_missing_to
+        self.default_value = default_value
+        types = {then.info.data_type} | ({other.info.data_type} if other is not None else set())
+        data_type = then.info.data_type if len(types) == 1 else (
+            "double" if all(is_numeric(t) for t in types) else "string")
+        self.info = FieldInfo(data_type, then.info.optype)
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        cond = self.cond.batch(ctx)
+        out = missing_column(ctx.n, self.info.data_type)
+        branches = [(cond == 1.0, self.then)]
+        if self.other is not None:
+            branches.append((cond == 0.0, self.other))
+        for mask, node in branches:
+            if mask.any():
+                sub = ctx.subset(mask)
+                try:
+                    values = node.batch(sub)
+                except EvaluationError as exc:
+                    sub.locate(exc)
+                    raise
+                out[mask] = values
+        if self.map_missing_to is not None:
+            out = _fill(out, np.isnan(cond), self.map_missing_to)
+        if self.default_value is not None:
+            out = _fill(out, missing_mask(out), self.default_value)
+        return out
+
+    def emit(self, gen: Codegen) -> str:
+        c = gen.assign(self.cond.emit(gen), "c")
+        out = gen.var("r")
+        with gen.block(f"if {c} is None"):
+            mm = "None" if self.map_missing_to is None else gen.const(self.map_missing_to)
+            gen.line(f"{out} = {mm}")
+        with gen.block(f"elif {c}"):
+            gen.line(f"{out} = {self.then.emit(gen)}")
+        with gen.block("else"):
+            gen.line(f"{out} = {self.other.emit(gen) if self.other is not None else 'None'}")
+        if self.default_value is not None:
+            return f"({gen.const(self.default_value)} if {out} is None else {out})"
+        return out
 
 
 def _fill(col: np.ndarray, mask: np.ndarray, value: Any) -> np.ndarray:
@@ -496,15 +569,24 @@ def _function_result_type(fn, args: list[Node]) -> str:
     return "string" if "string" in types else "double"
 
 
-def _apply(expr: d.Apply, scope: Scope, depth: int = 0) -> Node:
+def _apply(expr: d.Apply, scope: Scope, depth: int = 0, owner: Optional[str] = None) -> Node:
     user = scope.functions.get(expr.function)
-    args = [compile_expression(a, scope, depth) for a in expr.arguments]
+    args = [compile_expression(a, scope, depth, owner) for a in expr.arguments]
     if user is not None:
         return _inline_user_function(user, args, scope, expr, depth)
     from pmmlserve.scoring import _functions  # the function library imports numpy helpers only
 
+    if expr.function == "if":
+        if len(args) not in (2, 3):
+            raise InvalidMarkupError(f"function 'if' takes 2 or 3 arguments, got {len(args)}",
+                                     element="Apply", line=expr.line)
+        then_type = args[1].info.data_type
+        mm = _parse_for(expr.map_missing_to, then_type, expr)
+        dv = _parse_for(expr.default_value, then_type, expr)
+        return _If(_numeric(args[0], "Apply", expr.line), args[1],
+                   args[2] if len(args) == 3 else None, mm, dv)
     try:
-        fn = _functions.lookup(expr.function)
+        fn = _functions.lookup(expr.function, [a.info.data_type for a in args])
     except KeyError:
         raise UnsupportedMarkupError(f"function {expr.function!r} is not supported",
                                      element="Apply", line=expr.line) from None
@@ -525,7 +607,23 @@ def _apply(expr: d.Apply, scope: Scope, depth: int = 0) -> Node:
     except ValueError:
         raise InvalidMarkupError("mapMissingTo/defaultValue does not match the result type",
                                  element="Apply", line=expr.line) from None
-    return _Apply(fn, args, data_type, mm, dv)
+    if expr.invalid_value_treatment not in ("returnInvalid", "asIs", "asMissing"):
+        raise UnsupportedMarkupError(
+            f"invalidValueTreatment={expr.invalid_value_treatment!r} is not supported on Apply",
+            element="Apply", line=expr.line)
+    node = _Apply(fn, args, data_type, mm, dv, expr.invalid_value_treatment)
+    node.owner = owner
+    return node
+
+
+def _parse_for(text: Optional[str], data_type: str, expr: d.Apply) -> Any:
+    if text is None:
+        return None
+    try:
+        return parse_constant(text, data_type)
+    except ValueError:
+        raise InvalidMarkupError(f"{text!r} is not a {data_type} value", element="Apply",
+                                 line=expr.line) from None
 
 
 def _inline_user_function(fn: d.DefineFunction, args: list[Node], scope: Scope, expr: d.Apply,
@@ -557,10 +655,14 @@ _COMPILERS = {
 }
 
 
-def compile_expression(expr: d.Expression, scope: Scope, depth: int = 0) -> Node:
-    """Compile one expression against the fields visible in ``scope``."""
+def compile_expression(expr: d.Expression, scope: Scope, depth: int = 0,
+                       owner: Optional[str] = None) -> Node:
+    """Compile one expression against the fields visible in ``scope``.
+
+    ``owner`` names the field being defined, for the errors of invalid function results.
+    """
     if isinstance(expr, d.Apply):
-        return _apply(expr, scope, depth)
+        return _apply(expr, scope, depth, owner)
     return _COMPILERS[type(expr)](expr, scope)
 
 
@@ -568,6 +670,6 @@ def compile_derived_field(field: d.DerivedField, scope: Scope) -> NamedField:
     """Compile a DerivedField into a named field of its declared type."""
     if field.data_type is not None:
         check_supported(field.data_type, element="DerivedField", line=field.line)
-    node = compile_expression(field.expression, scope)
+    node = compile_expression(field.expression, scope, owner=field.name)
     node = cast(node, field.data_type, field.optype)
     return NamedField(field.name, node.info, node)

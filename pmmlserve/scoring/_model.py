@@ -90,7 +90,9 @@ def _field_of(df: Optional[d.DataField], name: str, data_type: str, op_type: str
 
 
 def _exposed_outputs(unit: Unit) -> list:
-    out = list(unit.exposed)
+    # The top model's own outputs, final or not (JPMML's evaluateAll returns them all), then
+    # the final outputs of the segment whose result a modelChain/selectFirst returns.
+    out = list(unit.outputs)
     kernel = unit.kernel
     names = {of.name for of, _ in out}
     for of, nf in getattr(kernel, "exposed", []):
@@ -183,6 +185,8 @@ class Model:
                 var = nf.emit(gen)
             if nf.info.data_type == "integer":
                 var = f"(None if {var} is None else int({var}))"
+            elif nf.info.data_type == "boolean":
+                var = f"(None if {var} is None else bool({var}))"
             items.append(f"{gen.const(of.name)}: {var}")
         gen.line("return {" + ", ".join(items) + "}")
         return gen.compile("score_one", "rec")
@@ -292,6 +296,10 @@ class Model:
 
 
 def _finish_column(col: np.ndarray, data_type: str) -> Any:
+    if data_type == "boolean" and col.dtype != object:
+        if not np.isnan(col).any():
+            return col != 0
+        return np.array([None if math.isnan(v) else v != 0 for v in col.tolist()], dtype=object)
     if data_type == "integer" and col.dtype != object:
         if not np.isnan(col).any():
             return col.astype(np.int64)

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
+import pandas as pd
 
 from pmmlserve.exceptions import InvalidMarkupError, UnsupportedMarkupError
 from pmmlserve.pmml import _document as d
 from pmmlserve.scoring._codegen import Codegen
-from pmmlserve.scoring._scope import BatchContext, NamedField, Scope
+from pmmlserve.scoring._scope import BatchContext, FieldInfo, NamedField, Node, Scope
 from pmmlserve.scoring._values import is_numeric, missing_mask, parse_constant
 
 __all__ = ["CompiledPredicate", "compile_predicate", "Comparison", "Membership"]
@@ -187,6 +188,28 @@ def _surrogate(*xs):
 _SCALAR_COMPOUND = {"and": _and, "or": _or, "xor": _xor, "surrogate": _surrogate}
 
 
+class _Rank(Node):
+    """An ordinal value's position among its field's values (missing for other values)."""
+
+    def __init__(self, field: NamedField, order: tuple):
+        self.field = field
+        self.ranks = {v: float(i) for i, v in enumerate(order)}
+        self.index = pd.Index(list(order), dtype=object)
+        self.info = FieldInfo("double", "ordinal", True)
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        pos = self.index.get_indexer(pd.Index(self.field.batch(ctx), dtype=object, copy=False))
+        return np.where(pos < 0, np.nan, pos.astype(np.float64))
+
+    def emit(self, gen: Codegen) -> str:
+        return f"{gen.const(self.ranks, 'rank')}.get({self.field.emit(gen)})"
+
+
+def _rank(field: NamedField, order: tuple) -> NamedField:
+    node = _Rank(field, order)
+    return NamedField(f"rank({field.name})", node.info, node)
+
+
 def _parse(text: Optional[str], field: NamedField, element: str, line) -> Any:
     if text is None:
         raise InvalidMarkupError("a value is required", element=element, line=line)
@@ -212,10 +235,12 @@ def compile_predicate(p: d.Predicate, scope: Scope) -> CompiledPredicate:
                                          element="SimplePredicate", line=p.line)
         value = _parse(p.value, field, "SimplePredicate", p.line)
         if not is_numeric(field.info.data_type) and p.operator not in ("equal", "notEqual"):
-            if field.info.optype != "ordinal":
+            order = field.info.order
+            if order is None or value not in order:
                 raise UnsupportedMarkupError(
-                    f"operator {p.operator!r} on the string field {field.name!r} is not supported",
-                    element="SimplePredicate", line=p.line)
+                    f"operator {p.operator!r} needs an ordinal field with {p.value!r} among its "
+                    f"values; {field.name!r} is not", element="SimplePredicate", line=p.line)
+            return Comparison(_rank(field, order), p.operator, float(order.index(value)))
         return Comparison(field, p.operator, value)
     if isinstance(p, d.SimpleSetPredicate):
         if p.operator not in ("isIn", "isNotIn"):

@@ -35,6 +35,7 @@ class FieldRules:
     data_type: str
     optype: str
     valid: Optional[frozenset]          # declared valid values (None: any value is valid)
+    order: tuple                        # the valid values in document order
     invalid: frozenset                  # declared invalid values
     missing: frozenset                  # declared missing values
     intervals: tuple                    # interval tests (batch, scalar) for continuous fields
@@ -44,13 +45,14 @@ class FieldRules:
     outliers: str = "asIs"
     low: Optional[float] = None
     high: Optional[float] = None
+    missing_is_error: bool = False      # missingValueTreatment="returnInvalid"
 
     @property
     def trivial(self) -> bool:
         """No rule can change a value of the right type (the common case for plain columns)."""
         return (self.valid is None and not self.invalid and not self.missing
                 and not self.intervals and self.missing_replacement is None
-                and self.outliers == "asIs")
+                and self.outliers == "asIs" and not self.missing_is_error)
 
 
 def _parse(text: Optional[str], data_type: str, element: str, line) -> Any:
@@ -99,6 +101,8 @@ def field_rules(data_field: d.DataField, mining: Optional[d.MiningField]) -> Fie
         data_type=dt,
         optype=optype,
         valid=valid,
+        order=tuple(dict.fromkeys(parse_constant(v.value, dt) for v in data_field.values
+                                  if v.property == "valid")),
         invalid=frozenset(groups["invalid"]),
         missing=frozenset(groups["missing"]),
         intervals=tuple(interval_test(i) for i in data_field.intervals) if is_numeric(dt) else (),
@@ -108,6 +112,7 @@ def field_rules(data_field: d.DataField, mining: Optional[d.MiningField]) -> Fie
         outliers=m.outliers if is_numeric(dt) and optype == "continuous" else "asIs",
         low=m.low_value,
         high=m.high_value,
+        missing_is_error=m.missing_value_treatment == "returnInvalid",
     )
 
 
@@ -116,7 +121,8 @@ def _info(rules: FieldRules) -> FieldInfo:
     # The domain is closed (every value is a declared valid one) unless invalid values pass as-is.
     closed = rules.valid is not None and rules.invalid_treatment != "asIs"
     return FieldInfo(rules.data_type, rules.optype, nullable,
-                     tuple(sorted(rules.valid, key=str)) if closed else None)
+                     tuple(sorted(rules.valid, key=str)) if closed else None,
+                     rules.order if rules.optype == "ordinal" and rules.order else None)
 
 
 # --------------------------------------------------------------------------- batch
@@ -124,7 +130,7 @@ def _info(rules: FieldRules) -> FieldInfo:
 
 def _treat_batch(col: np.ndarray, bad: np.ndarray, rules: FieldRules, row_offset: int = 0) -> np.ndarray:
     """Apply validity, outlier, invalid and missing value rules to a converted column."""
-    missing = missing_mask(col)
+    missing = missing_mask(col) & ~bad  # an unconvertible value is invalid, not missing
     if rules.missing:
         missing = missing | isin(col, rules.missing)
     invalid = bad.copy()
@@ -164,6 +170,10 @@ def _treat_batch(col: np.ndarray, bad: np.ndarray, rules: FieldRules, row_offset
                 col[low] = rules.low
             if high is not None:
                 col[high] = rules.high
+    if missing.any() and rules.missing_is_error:
+        row = int(np.flatnonzero(missing)[0])
+        raise EvaluationError("missing value (missingValueTreatment is returnInvalid)",
+                              field=rules.name, row=row + row_offset)
     if missing.any():
         col[missing] = rules.missing_replacement if rules.missing_replacement is not None else (
             np.nan if col.dtype != object else None)
@@ -183,7 +193,7 @@ class InputNode(Node):
         self._convert = scalar_converter(rules.data_type)
 
     def batch(self, ctx: BatchContext) -> np.ndarray:
-        raw = ctx.data.get(self.rules.name)
+        raw = ctx.raw(self.rules.name)
         if raw is None:
             raw = np.full(ctx.n, None, dtype=object)
         col, bad = to_column(raw, ctx.n, self.rules.data_type)
@@ -194,22 +204,28 @@ class InputNode(Node):
         """Scalar preparation (the general, slower route used by generated code when needed)."""
         r = self.rules
         if is_missing_scalar(raw):
-            return r.missing_replacement
+            return self._missing()
         try:
             x = self._convert(raw)
         except (TypeError, ValueError):
             return self._invalid(raw, unconvertible=True)
         if x is None or (type(x) is float and x != x) or x in r.missing:
-            return r.missing_replacement
+            return self._missing()
         if (r.invalid and x in r.invalid) or (r.valid is not None and x not in r.valid) or \
                 (r.intervals and not any(test(x) for _, test in r.intervals)):
             return self._invalid(x)
         if r.outliers != "asIs":
             if r.low is not None and x < r.low:
-                return r.missing_replacement if r.outliers == "asMissingValues" else r.low
+                return self._missing() if r.outliers == "asMissingValues" else r.low
             if r.high is not None and x > r.high:
-                return r.missing_replacement if r.outliers == "asMissingValues" else r.high
+                return self._missing() if r.outliers == "asMissingValues" else r.high
         return x
+
+    def _missing(self) -> Any:
+        if self.rules.missing_is_error:
+            raise EvaluationError("missing value (missingValueTreatment is returnInvalid)",
+                                  field=self.rules.name)
+        return self.rules.missing_replacement
 
     def _invalid(self, x: Any, unconvertible: bool = False) -> Any:
         r = self.rules
@@ -218,7 +234,7 @@ class InputNode(Node):
             raise EvaluationError("invalid value" + (" (not a " + r.data_type + ")" if unconvertible else ""),
                                   field=r.name, value=x)
         if t == "asMissing":
-            return r.missing_replacement
+            return self._missing()
         if t == "asValue":
             return r.invalid_replacement
         if unconvertible:  # asIs, but the value is not even of the field's type

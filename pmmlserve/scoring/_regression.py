@@ -60,18 +60,19 @@ class _Table:
         self.float_math = float_math
         r = f32 if float_math else float
         self.intercept = r(table.intercept)
-        self.numeric = [(scope.lookup(p.field, element="NumericPredictor", line=line),
+        self.numeric = [(scope.lookup(p.field, element="NumericPredictor", line=p.line or line),
                          r(p.coefficient), p.exponent) for p in table.numeric]
         self.categorical = []
         for p in table.categorical:
-            field = scope.lookup(p.field, element="CategoricalPredictor", line=line)
+            field = scope.lookup(p.field, element="CategoricalPredictor", line=p.line or line)
             try:
                 value = parse_constant(p.value, field.info.data_type)
             except ValueError:
                 raise InvalidMarkupError(f"{p.value!r} is not a value of {p.field!r}",
                                          element="CategoricalPredictor", line=line) from None
             self.categorical.append((field, value, r(p.coefficient)))
-        self.terms = [([scope.lookup(f, element="PredictorTerm", line=line) for f in t.fields],
+        self.terms = [([scope.lookup(f, element="PredictorTerm", line=t.line or line)
+                        for f in t.fields],
                        r(t.coefficient)) for t in table.terms]
 
     @property

@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from pmmlserve.exceptions import InvalidMarkupError
+from pmmlserve.exceptions import EvaluationError, InvalidMarkupError
 from pmmlserve.scoring._codegen import Codegen
 
 __all__ = ["FieldInfo", "Node", "NamedField", "Scope", "BatchContext"]
@@ -28,17 +28,57 @@ class FieldInfo:
     optype: str = "continuous"
     nullable: bool = True
     valid_values: Optional[tuple] = None  # parsed valid values of a categorical field
+    order: Optional[tuple] = None         # an ordinal field's values, lowest first
 
 
 class BatchContext:
-    """Per-call state of the batch path: the number of rows and the memoised columns."""
+    """Per-call state of the batch path: the number of rows and the memoised columns.
 
-    __slots__ = ("n", "cache", "data")
+    :meth:`subset` gives a context over some of the rows, for work PMML does only where it
+    applies (the branch an ``if`` takes): columns already computed are sliced from the parent,
+    raw input columns are read from it, and errors are reported with the parent's row numbers.
+    """
 
-    def __init__(self, n: int, data: Any) -> None:
+    __slots__ = ("n", "cache", "data", "parent", "rows")
+
+    def __init__(self, n: int, data: Any, parent: Optional["BatchContext"] = None,
+                 rows: Optional[np.ndarray] = None) -> None:
         self.n = n
         self.data = data
+        self.parent = parent
+        self.rows = rows
         self.cache: dict[int, Any] = {}
+
+    def raw(self, name: str) -> Any:
+        """The caller's column ``name`` (or None), for this context's rows."""
+        if self.parent is None:
+            return self.data.get(name)
+        column = self.parent.raw(name)
+        if column is None:
+            return None
+        values = column.to_numpy() if hasattr(column, "to_numpy") else np.asarray(column)
+        return values[self.rows]
+
+    def subset(self, mask: np.ndarray) -> "BatchContext":
+        rows = np.flatnonzero(mask)
+        return BatchContext(len(rows), None, self, rows)
+
+    def cached(self, key: int) -> Any:
+        column = self.cache.get(key)
+        if column is None and self.parent is not None:
+            column = self.parent.cached(key)
+            if column is not None:
+                column = column[self.rows]
+                self.cache[key] = column
+        return column
+
+    def locate(self, exc: Exception) -> None:
+        """Rewrite an EvaluationError's row from this context's numbering to the caller's."""
+        if self.rows is not None and getattr(exc, "row", None) is not None \
+                and getattr(exc, "_context", self) is self:
+            exc.row = int(self.rows[exc.row])
+            exc._context = self.parent
+            exc.args = (exc._render(),)
 
 
 class Node:
@@ -63,9 +103,13 @@ class NamedField(Node):
 
     def batch(self, ctx: BatchContext) -> np.ndarray:
         key = id(self)
-        column = ctx.cache.get(key)
+        column = ctx.cached(key) if ctx.parent is not None else ctx.cache.get(key)
         if column is None:
-            column = self.source.batch(ctx)
+            try:
+                column = self.source.batch(ctx)
+            except EvaluationError as exc:
+                ctx.locate(exc)
+                raise
             ctx.cache[key] = column
         return column
 

@@ -61,7 +61,7 @@ class Unit:
             self._output_scope.define(nf)
         for of in self.common.output_fields:
             self._add_output(of)
-        #: output fields (name -> NamedField) this unit exposes to a parent (final ones)
+        #: output fields a parent model exposes as its own (the final ones)
         self.exposed: list[tuple[d.OutputField, NamedField]] = [
             (of, nf) for of, nf in self.outputs if of.is_final_result]
 
@@ -179,6 +179,9 @@ class Unit:
                 if none.any():
                     for label, col in result.probabilities.items():
                         col[none] = priors.get(label, 0.0)
+                    if result.value.dtype == object:
+                        result.value = result.value.copy()
+                        result.value[none] = max(priors, key=priors.get)
             if result.probabilities is not None and _all_none(result.value):
                 from pmmlserve.scoring._results import predicted_label
                 result.value = predicted_label(result.probabilities, self.kernel.labels, ctx.n)
@@ -255,6 +258,8 @@ class Unit:
                 with gen.block(f"if {cond}"):
                     for label, v in ps:
                         gen.line(f"{v} = {gen.const(priors.get(label, 0.0))}")
+                    if result.value != "None":
+                        gen.line(f"{result.value} = {gen.const(max(priors, key=priors.get))}")
             if result.probabilities and result.value == "None":
                 from pmmlserve.scoring._results import scalar_argmax
                 d_ = "{" + ", ".join(f"{gen.const(l)}: {v}" for l, v in

@@ -43,9 +43,13 @@ def verify_model(model, verification: Optional[d.ModelVerification]) -> None:
     if verification is None or not verification.rows:
         return
     inputs = {f.name: f for f in model.input_fields}
-    by_field = {vf.field: vf for vf in verification.fields}
     input_cols = {vf.column: vf.field for vf in verification.fields if vf.field in inputs}
     outputs = [vf for vf in verification.fields if vf.field not in inputs]
+    targets = {f.name for f in model.target_fields}
+    if any(vf.field not in targets for vf in outputs):
+        # The spec: when output fields are verified, the target column holds the training
+        # labels, not predictions, and is not compared (JPMML does the same).
+        outputs = [vf for vf in outputs if vf.field not in targets]
     if not outputs:
         raise VerificationError("ModelVerification lists no target or output field to check")
     records = []
@@ -70,12 +74,12 @@ def verify_model(model, verification: Optional[d.ModelVerification]) -> None:
             if vf.field not in batch.columns:
                 raise VerificationError(f"verification field {vf.field!r} is not a target or "
                                         "output field of the model")
-            for path, actual in (("predict", batch[vf.field].iloc[i]),
-                                 ("predict_one", one.get(vf.field))):
-                if not _agree(expected, actual, vf):
-                    mismatches.append({"row": i, "field": vf.field, "expected": expected,
-                                       "actual": actual, "path": path})
-    del by_field
+            bad = [path for path, actual in (("predict", batch[vf.field].iloc[i]),
+                                             ("predict_one", one.get(vf.field)))
+                   if not _agree(expected, actual, vf)]
+            if bad:
+                mismatches.append({"row": i, "field": vf.field, "expected": expected,
+                                   "actual": one.get(vf.field), "path": " and ".join(bad)})
     if mismatches:
         first = mismatches[0]
         raise VerificationError(
