@@ -96,6 +96,7 @@ class Forest:
             child[2 * i], child[2 * i + 1] = gt_child, le_child
             unk[i] = index[id(node.unknown)]
         self.feat, self.thr, self.child, self.unk = feat, thr, child, unk
+        self._decision = np.array([isinstance(n, Decision) for n in order], dtype=bool)
         # set tests on one field share one hash lookup per batch: codes into the field's
         # vocabulary, then one boolean table row per set
         self._vocab: dict[int, pd.Index] = {}
@@ -134,8 +135,12 @@ class Forest:
                 X[:, j] = v
         return X
 
-    def leaf_indices(self, ctx: BatchContext) -> np.ndarray:
-        """Positions in :attr:`leaves` reached by every row in every tree, shape (n, trees)."""
+    def leaf_indices(self, ctx: BatchContext, count_unknown: bool = False):
+        """Positions in :attr:`leaves` reached by every row in every tree, shape (n, trees).
+
+        With ``count_unknown``, also return how many decisions each row passed through its
+        unknown branch (a defaultChild tree's missingValuePenalty applies once per step).
+        """
         n = ctx.n
         X = self._matrix(ctx)
         F = X.shape[1]
@@ -144,14 +149,18 @@ class Forest:
         idx = np.broadcast_to(self.root_index, (n, len(self.roots))).copy()
         has_nan = bool(np.isnan(X).any())
         feat, thr, child, unk = self.feat, self.thr, self.child, self.unk
+        counts = np.zeros(idx.shape, dtype=np.intp) if count_unknown else None
         for _ in range(self.depth):
             x = Xf.take(base + feat.take(idx))
             le = x <= thr.take(idx)
             nxt = child.take(2 * idx + le)
             if has_nan:
-                nxt = np.where(np.isnan(x), unk.take(idx), nxt)
+                missing = np.isnan(x)
+                nxt = np.where(missing, unk.take(idx), nxt)
+                if counts is not None:
+                    counts += missing & self._decision.take(idx)
             idx = nxt
-        return idx
+        return (idx, counts) if count_unknown else idx
 
     # ------------------------------------------------------------------ one record
     def emit_fields(self, gen: Codegen) -> dict:
@@ -166,14 +175,19 @@ class Forest:
         return out
 
     def emit_tree(self, gen: Codegen, t: int, fields: dict,
-                  on_leaf: Callable[[Codegen, Leaf], None]) -> None:
-        """Write tree ``t`` as nested ifs; ``on_leaf`` writes what a reached leaf does."""
+                  on_leaf: Callable[[Codegen, Leaf], None], counter: Optional[str] = None) -> None:
+        """Write tree ``t`` as nested ifs; ``on_leaf`` writes what a reached leaf does.
+
+        ``counter`` names a local incremented at each unknown branch taken.
+        """
+        self._counter = counter
         self._emit(gen, self.roots[t], fields, on_leaf, frozenset())
 
     def _emit(self, gen: Codegen, node: IRNode, fields: dict, on_leaf, known: frozenset) -> None:
         if isinstance(node, Leaf):
             on_leaf(gen, node)
             return
+        counter = getattr(self, "_counter", None)
         p = node.predicate
         if id(node) in self._generic:
             v = fields[id(p)]
@@ -192,6 +206,12 @@ class Forest:
             key = id(p.field)
         if not nullable:
             branches = [(f"if {test}", node.yes, known), ("else", node.no, known)]
+        elif counter is not None:
+            inner = known | {key} if key is not None else known
+            with gen.block(f"if {v} is None"):
+                gen.line(f"{counter} += 1")
+                self._emit(gen, node.unknown, fields, on_leaf, known)
+            branches = [(f"elif {test}", node.yes, inner), ("else", node.no, inner)]
         elif node.unknown is node.yes:
             branches = [(f"if {v} is None or {test}", node.yes, known), ("else", node.no, known)]
         elif node.unknown is node.no:

@@ -22,6 +22,7 @@ from pmmlserve.scoring._prepare import InputNode, field_rules
 from pmmlserve.scoring._regression import RegressionKernel
 from pmmlserve.scoring._scope import BatchContext, NamedField, Scope
 from pmmlserve.scoring._tree import TreeKernel
+from pmmlserve.scoring._treewalk import WALKING_STRATEGIES, WalkingTreeKernel
 from pmmlserve.scoring._unit import Unit, compile_unit
 from pmmlserve.scoring._values import is_numeric
 
@@ -42,6 +43,8 @@ class _Compiler:
         if isinstance(model, d.RegressionModel):
             return RegressionKernel(model, scope, labels)
         if isinstance(model, d.TreeModel):
+            if model.missing_value_strategy in WALKING_STRATEGIES:
+                return WalkingTreeKernel(model, scope, labels)
             return TreeKernel(model, scope, labels)
         if isinstance(model, d.MiningModel):
             return MiningKernel(model, scope, labels,

@@ -43,7 +43,7 @@ ACTIVATIONS = {
 class _Layer:
     def __init__(self, layer: d.NeuralLayer, net: d.NeuralNetwork, index: dict, line):
         self.activation = layer.activation or net.activation
-        if self.activation not in ACTIVATIONS:
+        if self.activation not in ACTIVATIONS and self.activation != "radialBasis":
             raise UnsupportedMarkupError(f"activationFunction={self.activation!r} is not supported",
                                          element="NeuralLayer", line=line)
         self.threshold = layer.threshold if layer.threshold is not None else net.threshold
@@ -66,11 +66,35 @@ class _Layer:
                 self.W[pos[c.source], j] += c.weight
         self.bias = np.array([n.bias for n in layer.neurons])
         self.ids = [n.id for n in layer.neurons]
+        if self.activation == "radialBasis":
+            # the weights are the centre; Z = |x - w|^2 / (2 width^2) and the output is
+            # exp(fanIn * ln(altitude) - Z), with width and altitude from the neuron, the layer
+            # or the network (the bias is not used)
+            widths = [n.width if n.width is not None else layer.width if layer.width is not None
+                      else net.width for n in layer.neurons]
+            if any(w is None for w in widths):
+                raise InvalidMarkupError("radialBasis needs a width", element="NeuralLayer",
+                                         line=line)
+            self.width = np.array(widths, dtype=np.float64)
+            self.altitude = np.array([
+                n.altitude if n.altitude is not None else layer.altitude
+                if layer.altitude is not None else net.altitude for n in layer.neurons])
+            self.connected = np.zeros_like(self.W, dtype=bool)
+            for j, n in enumerate(layer.neurons):
+                for c in n.connections:
+                    self.connected[pos[c.source], j] = True
+            self.fan_in = self.connected.sum(axis=0)
 
     def forward(self, A: np.ndarray) -> np.ndarray:
-        Z = A[:, self.sources] @ self.W + self.bias
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            out = ACTIVATIONS[self.activation](Z, self.threshold)
+            if self.activation == "radialBasis":
+                X = A[:, self.sources]
+                sq = (X[:, :, None] - self.W[None, :, :]) ** 2 * self.connected[None, :, :]
+                Z = sq.sum(axis=1) / (2.0 * self.width ** 2)
+                out = np.exp(self.fan_in * np.log(self.altitude) - Z)
+            else:
+                Z = A[:, self.sources] @ self.W + self.bias
+                out = ACTIVATIONS[self.activation](Z, self.threshold)
             if self.normalization == "softmax":
                 e = np.exp(out - out.max(axis=1, keepdims=True))
                 out = e / e.sum(axis=1, keepdims=True)

@@ -51,10 +51,24 @@ def _distribution(node: d.TreeNode, labels: tuple, parse) -> list[float]:
     return [dist[l].record_count / total if l in dist else 0.0 for l in labels]
 
 
+def _confidences(node: d.TreeNode, labels: tuple, parse, probabilities) -> list[float]:
+    """ScoreDistribution@confidence per label (the probability where it is absent)."""
+    given = {parse(s.value): s.confidence for s in node.distributions}
+    return [given[l] if given.get(l) is not None else p for l, p in zip(labels, probabilities)]
+
+
+def _none_rows(matrix: np.ndarray) -> list:
+    return [tuple(None if np.isnan(x) else float(x) for x in row) for row in matrix]
+
+
 class TreeKernel(CompiledModel):
     def __init__(self, model: d.TreeModel, scope: Scope, labels: Optional[LabelSpec]):
         self.function = model.common.function_name
         self.math_context = model.common.math_context
+        # each use of a defaultChild multiplies the confidence by the penalty
+        self.penalty = (model.missing_value_penalty
+                        if model.missing_value_strategy == "defaultChild" else 1.0)
+        self.conf = None
         root, self.null_leaf = lower_tree(model, scope)
         self.forest = Forest([root])
         leaves = self.forest.leaves
@@ -80,6 +94,11 @@ class TreeKernel(CompiledModel):
                 and leaf.node.distributions else [np.nan] * len(self.labels)
                 for leaf in leaves
             ], dtype=np.float64).reshape(len(leaves), len(self.labels))
+            self.conf = np.array([
+                _confidences(leaf.node, self.labels, parse, row) if leaf.node is not None
+                else [np.nan] * len(self.labels)
+                for leaf, row in zip(leaves, self.probs)
+            ], dtype=np.float64).reshape(len(leaves), len(self.labels))
             # a leaf with a distribution but no score predicts its most probable class
             for i, leaf in enumerate(leaves):
                 if self.values[i] is None and leaf.node is not None and leaf.node.distributions:
@@ -88,17 +107,25 @@ class TreeKernel(CompiledModel):
                         self.values[i] = self.labels[int(np.nanargmax(row))]
 
     def batch(self, ctx: BatchContext) -> BatchResult:
-        li = self.forest.leaf_indices(ctx)[:, 0]
-        probs = None
+        counted = self.penalty != 1.0 and self.conf is not None
+        li = self.forest.leaf_indices(ctx, count_unknown=counted)
+        li, steps = (li[0][:, 0], li[1][:, 0]) if counted else (li[:, 0], None)
+        probs = conf = None
         if self.probs is not None:
             probs = {label: self.probs[li, j] for j, label in enumerate(self.labels)}
-        return BatchResult(self.values[li], probs, self.entity_ids[li])
+            scale = self.penalty ** steps if counted else 1.0
+            conf = {label: self.conf[li, j] * scale for j, label in enumerate(self.labels)}
+        return BatchResult(self.values[li], probs, self.entity_ids[li], conf)
 
     def emit(self, gen: Codegen) -> ScalarResult:
         fields = self.forest.emit_fields(gen)
         leaf = gen.var("leaf")
+        counter = None
+        if self.penalty != 1.0 and self.conf is not None:
+            counter = gen.var("steps")
+            gen.line(f"{counter} = 0")
         self.forest.emit_tree(gen, 0, fields,
-                              lambda g, lf: g.line(f"{leaf} = {self._pos[id(lf)]}"))
+                              lambda g, lf: g.line(f"{leaf} = {self._pos[id(lf)]}"), counter)
         values = gen.const([None if isinstance(v, float) and v != v else v
                             for v in self.values.tolist()], "vals")
         value = gen.assign(f"{values}[{leaf}]", "y")
@@ -109,4 +136,9 @@ class TreeKernel(CompiledModel):
                               for row in self.probs], "dist")
             r = gen.assign(f"{rows}[{leaf}]", "pr")
             probs = {label: gen.assign(f"{r}[{j}]", "p") for j, label in enumerate(self.labels)}
+            crow = gen.assign(f"{gen.const(_none_rows(self.conf), 'conf')}[{leaf}]", "cr")
+            scale = f" * {gen.const(self.penalty)} ** {counter}" if counter else ""
+            conf = {label: gen.assign(f"(None if {crow}[{j}] is None else {crow}[{j}]{scale})",
+                                      "cf") for j, label in enumerate(self.labels)}
+            return ScalarResult(value, probs, entity, conf)
         return ScalarResult(value, probs, entity)

@@ -20,8 +20,8 @@ from pmmlserve.scoring._values import f32, is_numeric, parse_constant
 
 __all__ = ["Unit", "compile_unit", "OUTPUT_FEATURES"]
 
-OUTPUT_FEATURES = ("predictedValue", "predictedDisplayValue", "probability", "transformedValue",
-                   "decision", "entityId")
+OUTPUT_FEATURES = ("predictedValue", "predictedDisplayValue", "probability", "confidence",
+                   "transformedValue", "decision", "entityId")
 
 
 class _OutputNode(Node):
@@ -82,7 +82,7 @@ class Unit:
             node = cast(node, of.data_type, of.optype)
             nf = NamedField(of.name, node.info, node)
         else:
-            if of.feature == "probability":
+            if of.feature in ("probability", "confidence"):
                 data_type = "double"
             elif of.feature == "predictedValue":
                 data_type = ("double" if self.kernel.function == "regression"
@@ -208,11 +208,11 @@ class Unit:
                 raise UnsupportedMarkupError("entityId is only defined for tree models here",
                                              element="OutputField", line=of.line)
             return result.entity_id
-        # probability
-        probs = result.probabilities
+        # probability or confidence
+        probs = result.probabilities if f == "probability" else result.confidence
         if probs is None:
-            raise InvalidMarkupError(f"OutputField {of.name!r} asks for a probability of a "
-                                     "regression model", element="OutputField", line=of.line)
+            raise UnsupportedMarkupError(f"OutputField {of.name!r}: this model has no {f}",
+                                         element="OutputField", line=of.line)
         if of.value is None:
             labels = list(probs)
             stack = np.stack([probs[l] for l in labels]) if labels else np.empty((0, ctx.n))
@@ -289,11 +289,14 @@ class Unit:
                 raise UnsupportedMarkupError("entityId is only defined for tree models here",
                                              element="OutputField", line=of.line)
             return result.entity_id
+        source = result.probabilities if f == "probability" else result.confidence
+        if source is None:
+            raise UnsupportedMarkupError(f"OutputField {of.name!r}: this model has no {f}",
+                                         element="OutputField", line=of.line)
         if of.value is None:
-            probs = "{" + ", ".join(f"{gen.const(l)}: {v}" for l, v in
-                                    result.probabilities.items()) + "}"
+            probs = "{" + ", ".join(f"{gen.const(l)}: {v}" for l, v in source.items()) + "}"
             return _round_emit(gen, f"{probs}.get({result.value})", nf.info.data_type)
-        var = result.probabilities.get(self._label(of))
+        var = source.get(self._label(of))
         return _round_emit(gen, var if var is not None else "0.0", nf.info.data_type)
 
 
