@@ -3,6 +3,7 @@ MapValues, Apply) into nodes with a numpy backend and a single-record code backe
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, Callable, Optional
 
@@ -83,7 +84,8 @@ class _Cast(Node):
         if self.kind == "tostr":
             return np.array([java_string(v) for v in col.tolist()], dtype=object)
         if self.kind == "tonum":
-            return np.array([_to_number(v) for v in col.tolist()], dtype=np.float64)
+            return pd.to_numeric(pd.Series(col, dtype=object), errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan)
         return col
 
     def emit(self, gen: Codegen) -> str:
@@ -670,6 +672,11 @@ def compile_derived_field(field: d.DerivedField, scope: Scope) -> NamedField:
     """Compile a DerivedField into a named field of its declared type."""
     if field.data_type is not None:
         check_supported(field.data_type, element="DerivedField", line=field.line)
-    node = compile_expression(field.expression, scope, owner=field.name)
+    expr = field.expression
+    if isinstance(expr, (d.MapValues, d.Discretize)) and expr.data_type is None \
+            and field.data_type is not None:
+        # the table's values are of the field's type (sklearn2pmml's encoders rely on this)
+        expr = dataclasses.replace(expr, data_type=field.data_type)
+    node = compile_expression(expr, scope, owner=field.name)
     node = cast(node, field.data_type, field.optype)
     return NamedField(field.name, node.info, node)

@@ -16,6 +16,8 @@ from pmmlserve.scoring._values import is_numeric
 
 __all__ = ["Forest"]
 
+_BLOCK = 1 << 16  # rows x trees per block of the batch kernel
+
 _OPS = {"lessOrEqual": "<=", "lessThan": "<", "greaterThan": ">", "greaterOrEqual": ">=",
         "equal": "==", "notEqual": "!="}
 
@@ -141,26 +143,41 @@ class Forest:
         With ``count_unknown``, also return how many decisions each row passed through its
         unknown branch (a defaultChild tree's missingValuePenalty applies once per step).
         """
-        n = ctx.n
         X = self._matrix(ctx)
-        F = X.shape[1]
+        has_nan = bool(np.isnan(X).any())
+        T = len(self.roots)
+        idx = np.empty((ctx.n, T), dtype=np.intp)
+        counts = np.zeros((ctx.n, T), dtype=np.intp) if count_unknown else None
+        # Rows are processed in blocks whose (rows x trees) index arrays stay in cache.
+        step = max(1, _BLOCK // max(T, 1))
+        for start in range(0, ctx.n, step):
+            stop = min(start + step, ctx.n)
+            self._descend(X[start:stop], idx[start:stop], has_nan,
+                          counts[start:stop] if counts is not None else None)
+        return (idx, counts) if count_unknown else idx
+
+    def _descend(self, X: np.ndarray, out: np.ndarray, has_nan: bool,
+                 counts: Optional[np.ndarray]) -> None:
+        n, F = X.shape
         Xf = X.ravel()
         base = (np.arange(n, dtype=np.intp) * F)[:, None]
-        idx = np.broadcast_to(self.root_index, (n, len(self.roots))).copy()
-        has_nan = bool(np.isnan(X).any())
+        idx = np.broadcast_to(self.root_index, out.shape).copy()
         feat, thr, child, unk = self.feat, self.thr, self.child, self.unk
-        counts = np.zeros(idx.shape, dtype=np.intp) if count_unknown else None
         for _ in range(self.depth):
             x = Xf.take(base + feat.take(idx))
             le = x <= thr.take(idx)
-            nxt = child.take(2 * idx + le)
+            idx *= 2
+            idx += le
+            nxt = child.take(idx)
             if has_nan:
                 missing = np.isnan(x)
-                nxt = np.where(missing, unk.take(idx), nxt)
-                if counts is not None:
-                    counts += missing & self._decision.take(idx)
+                if missing.any():
+                    prev = idx // 2
+                    nxt = np.where(missing, unk.take(prev), nxt)
+                    if counts is not None:
+                        counts += missing & self._decision.take(prev)
             idx = nxt
-        return (idx, counts) if count_unknown else idx
+        out[...] = idx
 
     # ------------------------------------------------------------------ one record
     def emit_fields(self, gen: Codegen) -> dict:

@@ -6,13 +6,14 @@ import math
 from typing import Callable, Optional
 
 import numpy as np
+import pandas as pd
 
 from pmmlserve.exceptions import InvalidMarkupError, UnsupportedMarkupError
 from pmmlserve.pmml import _document as d
 from pmmlserve.scoring._codegen import Codegen
 from pmmlserve.scoring._results import BatchResult, CompiledModel, ScalarResult
 from pmmlserve.scoring._scope import BatchContext, NamedField, Scope
-from pmmlserve.scoring._values import f32, parse_constant
+from pmmlserve.scoring._values import f32, is_numeric, parse_constant
 
 __all__ = ["RegressionKernel", "LINKS", "apply_link_batch"]
 
@@ -47,6 +48,29 @@ def apply_link_batch(name: str, y: np.ndarray) -> np.ndarray:
         return LINKS[name][1](y)
 
 
+def _group_by_field(categorical: list) -> list:
+    """CategoricalPredictors as one lookup table per field: (field, value index, coefficients
+    with a trailing 0 for "no match").
+
+    JPMML adds the matching predictors in document order; grouping keeps that order when
+    each field's predictors are contiguous (as every exporter writes them).  Otherwise the
+    groups are split so that the order of additions is still the document's.
+    """
+    groups: list = []
+    for field, value, coef in categorical:
+        if groups and groups[-1][0] is field and value not in groups[-1][1]:
+            groups[-1][1][value] = coef
+        else:
+            groups.append((field, {value: coef}))
+    out = []
+    for field, table in groups:
+        values = list(table)
+        index = pd.Index(values, dtype=object if not is_numeric(field.info.data_type)
+                         else np.float64)
+        out.append((field, index, np.array(list(table.values()) + [0.0])))
+    return out
+
+
 class _Table:
     """One RegressionTable.
 
@@ -71,6 +95,7 @@ class _Table:
                 raise InvalidMarkupError(f"{p.value!r} is not a value of {p.field!r}",
                                          element="CategoricalPredictor", line=line) from None
             self.categorical.append((field, value, r(p.coefficient)))
+        self.groups = _group_by_field(self.categorical)
         self.terms = [([scope.lookup(f, element="PredictorTerm", line=t.line or line)
                         for f in t.fields],
                        r(t.coefficient)) for t in table.terms]
@@ -87,8 +112,12 @@ class _Table:
             if exponent != 1:
                 x = np.power(x.astype(np.float64), exponent).astype(dt)
             y = y + dt(coef) * x
-        for field, value, coef in self.categorical:
-            y = y + np.where(field.batch(ctx) == value, dt(coef), dt(0))
+        for field, index, coefs in self.groups:
+            # one hash lookup per field; a value matching no predictor adds 0
+            col = field.batch(ctx)
+            pos = index.get_indexer(pd.Index(col, dtype=col.dtype if col.dtype != object
+                                             else object, copy=False))
+            y = y + coefs.astype(dt)[pos]
         for fields, coef in self.terms:
             prod = np.ones(ctx.n, dtype=dt)
             for f in fields:
@@ -108,9 +137,10 @@ class _Table:
             nullable.append((field, v))
             term = v if exponent == 1 else f"{v} ** {gen.const(exponent)}"
             parts.append(f"{gen.const(coef)} * {term}")
-        for field, value, coef in self.categorical:
+        for field, index, coefs in self.groups:
             v = field.emit(gen)
-            parts.append(f"({gen.const(coef)} if {v} == {gen.const(value)} else 0.0)")
+            table = dict(zip(index.tolist(), coefs[:-1].tolist()))
+            parts.append(f"{gen.const(table, 'cat')}.get({v}, 0.0)")
         for fields, coef in self.terms:
             vs = [f.emit(gen) for f in fields]
             nullable.extend(zip(fields, vs))
