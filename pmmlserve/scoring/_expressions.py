@@ -546,6 +546,41 @@ class _If(Node):
         return out
 
 
+class _Validity(Node):
+    """1.0 / 0.0 / missing: whether a field's value is valid (isValid, isNotValid).
+
+    Only an input field has a validity domain (its DataField's values and intervals); a value
+    with ``invalidValueTreatment="asIs"`` reaches the model invalid.  Any other present value
+    is valid.
+    """
+
+    def __init__(self, inner: Node):
+        self.inner = inner
+        source = getattr(inner, "source", None)
+        self.rules = getattr(source, "rules", None)
+        self.info = FieldInfo("double", "continuous", True)
+
+    def _valid(self, x: Any) -> bool:
+        r = self.rules
+        if r is None:
+            return True
+        if r.invalid and x in r.invalid or r.valid is not None and x not in r.valid:
+            return False
+        return not r.intervals or any(test(x) for _, test in r.intervals)
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        col = self.inner.batch(ctx)
+        missing = missing_mask(col)
+        ok = np.array([self._valid(v) for v in col.tolist()], dtype=np.float64) \
+            if self.rules is not None else np.ones(ctx.n)
+        ok[missing] = np.nan
+        return ok
+
+    def emit(self, gen: Codegen) -> str:
+        v = gen.assign(self.inner.emit(gen))
+        return f"(None if {v} is None else float({gen.const(self._valid, 'valid')}({v})))"
+
+
 def _fill(col: np.ndarray, mask: np.ndarray, value: Any) -> np.ndarray:
     if not mask.any():
         return col
@@ -596,10 +631,17 @@ def _apply(expr: d.Apply, scope: Scope, depth: int = 0, owner: Optional[str] = N
         raise InvalidMarkupError(f"function {expr.function!r} takes "
                                  f"{fn.min_args}..{fn.max_args or 'n'} arguments, got {len(args)}",
                                  element="Apply", line=expr.line)
-    if fn.argument_kind == "numeric":
-        args = [_numeric(a, "Apply", expr.line) for a in args]
-    elif fn.argument_kind == "string":
-        args = [cast(a, "string") for a in args]
+    converted = []
+    for i, a in enumerate(args):
+        kind = fn.kind_of(i)
+        if kind == "numeric":
+            a = _numeric(a, "Apply", expr.line)
+        elif kind == "string":
+            a = cast(a, "string")
+        elif kind == "validity":
+            a = _Validity(a)
+        converted.append(a)
+    args = converted
     data_type = _function_result_type(fn, args)
     mm = expr.map_missing_to
     dv = expr.default_value

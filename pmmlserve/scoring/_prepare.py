@@ -24,7 +24,11 @@ from pmmlserve.scoring._values import (
     to_column,
 )
 
-__all__ = ["FieldRules", "field_rules", "InputNode", "TreatedNode"]
+__all__ = ["FieldRules", "field_rules", "InputNode", "TreatedNode", "INVALID_TREATMENTS",
+           "OUTLIER_TREATMENTS"]
+
+INVALID_TREATMENTS = ("returnInvalid", "asIs", "asMissing", "asValue")
+OUTLIER_TREATMENTS = ("asIs", "asMissingValues", "asExtremeValues")
 
 
 @dataclass(frozen=True)
@@ -87,10 +91,10 @@ def field_rules(data_field: d.DataField, mining: Optional[d.MiningField]) -> Fie
         valid = frozenset(groups["valid"])
     m = mining or d.MiningField(data_field.name)
     treatment = m.invalid_value_treatment
-    if treatment not in ("returnInvalid", "asIs", "asMissing", "asValue"):
+    if treatment not in INVALID_TREATMENTS:
         raise UnsupportedMarkupError(f"invalidValueTreatment={treatment!r} is not supported",
                                      element="MiningField", line=m.line)
-    if m.outliers not in ("asIs", "asMissingValues", "asExtremeValues"):
+    if m.outliers not in OUTLIER_TREATMENTS:
         raise UnsupportedMarkupError(f"outliers={m.outliers!r} is not supported",
                                      element="MiningField", line=m.line)
     if treatment == "asValue" and m.invalid_value_replacement is None:
