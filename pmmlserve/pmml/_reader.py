@@ -29,11 +29,17 @@ _ALL_MODELS = MODEL_ELEMENTS + (
 )
 
 
+_LOCAL_NAMES: dict[str, str] = {}
+
+
 def _local(element: etree._Element) -> str:
     tag = element.tag
     if not isinstance(tag, str):  # comments and processing instructions are removed already
         return ""
-    return tag.rsplit("}", 1)[-1]
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        name = _LOCAL_NAMES.setdefault(tag, tag.rsplit("}", 1)[-1])
+    return name
 
 
 def _children(element: etree._Element, *names: str) -> list[etree._Element]:
@@ -470,24 +476,38 @@ def _regression_model(e: etree._Element) -> d.RegressionModel:
     return d.RegressionModel(_common(e), tuple(tables), method)
 
 
+_NODE_UNSUPPORTED = frozenset(MODEL_ELEMENTS + ("Partition", "Regression", "DecisionTree"))
+_PREDICATES = frozenset(PREDICATE_ELEMENTS)
+
+
 def _tree_node(e: etree._Element) -> d.TreeNode:
+    # one pass over the children: trees are most of a large document
+    predicate = None
+    children = []
+    distributions = []
     for c in e:
-        if _local(c) in MODEL_ELEMENTS or _local(c) in ("Partition", "Regression", "DecisionTree"):
-            raise _unsupported(c, f"<{_local(c)}> inside a tree Node is not supported")
+        name = _local(c)
+        if name == "Node":
+            children.append(_tree_node(c))
+        elif name == "ScoreDistribution":
+            distributions.append(d.ScoreDistribution(
+                _require(c, "value"), _number(c, "recordCount", required=True),
+                _number(c, "probability"), _number(c, "confidence")))
+        elif name in _PREDICATES:
+            if predicate is None:
+                predicate = _predicate(c)
+        elif name in _NODE_UNSUPPORTED:
+            raise _unsupported(c, f"<{name}> inside a tree Node is not supported")
+    if predicate is None:
+        raise InvalidMarkupError("a predicate is required", element="Node", line=e.sourceline)
     return d.TreeNode(
-        predicate=_find_predicate(e),
-        children=tuple(_tree_node(c) for c in _children(e, "Node")),
+        predicate=predicate,
+        children=tuple(children),
         score=e.get("score"),
         id=e.get("id"),
         record_count=_number(e, "recordCount"),
         default_child=e.get("defaultChild"),
-        distributions=tuple(
-            d.ScoreDistribution(
-                _require(s, "value"), _number(s, "recordCount", required=True),
-                _number(s, "probability"), _number(s, "confidence"),
-            )
-            for s in _children(e, "ScoreDistribution")
-        ),
+        distributions=tuple(distributions),
         line=e.sourceline,
     )
 

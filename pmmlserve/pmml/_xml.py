@@ -23,9 +23,10 @@ Source = Union[str, bytes, bytearray, os.PathLike, IO[bytes]]
 
 #: Largest document accepted (bytes).  A 500-tree GBDT is ~20 MB; this leaves ample room.
 MAX_BYTES = 512 * 1024 * 1024
-#: Deepest element nesting accepted.  Deep trees nest Node elements; 200 levels is far beyond
-#: any tree a library grows, and well within libxml2's own limit of 256.
-MAX_DEPTH = 200
+#: Deepest element nesting accepted: libxml2's own limit without XML_PARSE_HUGE, which the
+#: parser keeps.  Deep trees nest Node elements; 256 levels is far beyond any tree a library
+#: grows, and keeps the recursive readers well inside Python's recursion limit.
+MAX_DEPTH = 256
 
 PMML_NAMESPACES = frozenset(
     f"http://www.dmg.org/PMML-{v}"
@@ -94,7 +95,6 @@ def parse_xml(data: bytes) -> etree._Element:
         raise PMMLSyntaxError(f"not well-formed XML: {exc}") from None
     if root is None:
         raise PMMLSyntaxError("empty document")
-    _check_depth(root)
     ns = etree.QName(root).namespace
     if etree.QName(root).localname != "PMML":
         raise PMMLSyntaxError(
@@ -103,16 +103,3 @@ def parse_xml(data: bytes) -> etree._Element:
     if ns is not None and ns not in PMML_NAMESPACES:
         raise PMMLSyntaxError(f"unknown PMML namespace {ns!r}")
     return root
-
-
-def _check_depth(root: etree._Element) -> None:
-    # libxml2 already stops at 256 levels; this keeps the recursive readers well inside
-    # Python's own recursion limit.
-    stack = [(root, 1)]
-    while stack:
-        element, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise PMMLSyntaxError(
-                f"elements nest deeper than {MAX_DEPTH} levels (at line {element.sourceline})"
-            )
-        stack.extend((child, depth + 1) for child in element)
