@@ -107,15 +107,17 @@ class Forest:
                 vocab = self._vocab.setdefault(id(key[1]), [])
                 vocab.extend(v for v in sorted(key[2]) if v not in vocab)
         self._vocab = {k: pd.Index(v, dtype=object) for k, v in self._vocab.items()}
+        # per set feature: membership by code, then 0.0 for "in no set", NaN for missing (-1)
         self._members = [
-            np.append(self._vocab[id(key[1])].isin(list(key[2])), False).astype(np.float64)
+            np.append(self._vocab[id(key[1])].isin(list(key[2])).astype(np.float64), [0.0, np.nan])
             if key[0] == "set" else None for key in self._features]
         self.root_index = np.array([index[id(r)] for r in roots], dtype=np.intp)
         self.depth = max((depth(r) for r in roots), default=0)
 
     # ------------------------------------------------------------------ batch
     def _matrix(self, ctx: BatchContext) -> np.ndarray:
-        X = np.empty((ctx.n, max(len(self._features), 1)))
+        # column-major: each feature column is written contiguously
+        X = np.empty((ctx.n, max(len(self._features), 1)), order="F")
         codes: dict[int, np.ndarray] = {}
         for j, key in enumerate(self._features):
             kind, obj = key[0], key[1]
@@ -129,8 +131,7 @@ class Forest:
                     c[c < 0] = len(self._vocab[id(obj)])  # values outside every set
                     c = np.where(pd.isna(col), -1, c)
                     codes[id(obj)] = c
-                member = np.append(self._members[j], np.nan)  # code -1 (missing) -> NaN
-                X[:, j] = member[c]
+                X[:, j] = self._members[j].take(c)
             else:
                 v = obj.batch(ctx).astype(np.float64)
                 v[v < 0] = np.nan
@@ -150,34 +151,47 @@ class Forest:
         counts = np.zeros((ctx.n, T), dtype=np.intp) if count_unknown else None
         # Rows are processed in blocks whose (rows x trees) index arrays stay in cache.
         step = max(1, _BLOCK // max(T, 1))
+        Xf = X.ravel(order="F")
+        offsets = self.feat * np.intp(ctx.n)  # feature f of row r is Xf[f * n + r]
         for start in range(0, ctx.n, step):
             stop = min(start + step, ctx.n)
-            self._descend(X[start:stop], idx[start:stop], has_nan,
+            self._descend(Xf, offsets, start, stop, idx[start:stop], has_nan,
                           counts[start:stop] if counts is not None else None)
         return (idx, counts) if count_unknown else idx
 
-    def _descend(self, X: np.ndarray, out: np.ndarray, has_nan: bool,
-                 counts: Optional[np.ndarray]) -> None:
-        n, F = X.shape
-        Xf = X.ravel()
-        base = (np.arange(n, dtype=np.intp) * F)[:, None]
-        idx = np.broadcast_to(self.root_index, out.shape).copy()
-        feat, thr, child, unk = self.feat, self.thr, self.child, self.unk
+    def _descend(self, Xf: np.ndarray, offsets: np.ndarray, start: int, stop: int,
+                 out: np.ndarray, has_nan: bool, counts: Optional[np.ndarray]) -> None:
+        """Walk rows start..stop down every tree, one level per step, over the (row, tree)
+        pairs still at a decision; pairs that reach a leaf leave the working set, so deep,
+        unbalanced trees (HistGradientBoosting, LightGBM) cost what their paths cost."""
+        trees = out.shape[1]
+        node = np.tile(self.root_index, stop - start)
+        row = np.repeat(np.arange(start, stop, dtype=np.intp), trees)
+        pos = np.arange(node.size, dtype=np.intp)
+        flat = out.reshape(-1)
+        flat_counts = counts.reshape(-1) if counts is not None else None
+        thr, child, unk, leaf = self.thr, self.child, self.unk, ~self._decision
         for _ in range(self.depth):
-            x = Xf.take(base + feat.take(idx))
-            le = x <= thr.take(idx)
-            idx *= 2
-            idx += le
-            nxt = child.take(idx)
+            x = Xf.take(offsets.take(node) + row)
+            le = x <= thr.take(node)
+            nxt = child.take(node * 2 + le)
             if has_nan:
                 missing = np.isnan(x)
                 if missing.any():
-                    prev = idx // 2
-                    nxt = np.where(missing, unk.take(prev), nxt)
-                    if counts is not None:
-                        counts += missing & self._decision.take(prev)
-            idx = nxt
-        out[...] = idx
+                    nxt = np.where(missing, unk.take(node), nxt)
+                    if flat_counts is not None:
+                        np.add.at(flat_counts, pos[missing], 1)
+            done = leaf.take(nxt)
+            if done.all():
+                node = nxt
+                break
+            if done.any():
+                flat[pos[done]] = nxt[done]
+                keep = ~done
+                node, row, pos = nxt[keep], row[keep], pos[keep]
+            else:
+                node = nxt
+        flat[pos] = node
 
     # ------------------------------------------------------------------ one record
     def emit_fields(self, gen: Codegen) -> dict:
