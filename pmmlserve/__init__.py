@@ -29,8 +29,11 @@ from pmmlserve.exceptions import (
 )
 from pmmlserve.scoring import Field, Interval, Model, load
 
+# Imported eagerly (it is light: scikit-learn loads only when an estimator is converted), so
+# that the name always means the function, whatever submodule of the package is imported.
+from pmmlserve.export import export  # noqa: E402  isort: skip
+
 if TYPE_CHECKING:  # pragma: no cover
-    from pmmlserve.export import export
     from pmmlserve.store import LiveModel, ModelStore, Version
 
 __all__ = [
@@ -59,7 +62,6 @@ __all__ = [
 # Attributes whose modules need optional dependencies (scikit-learn, fsspec) are imported on
 # first use, so that a serving process that only scores never imports the training stack.
 _LAZY = {
-    "export": ("pmmlserve.export", "export"),
     "ModelStore": ("pmmlserve.store", "ModelStore"),
     "Version": ("pmmlserve.store", "Version"),
     "LiveModel": ("pmmlserve.store", "LiveModel"),

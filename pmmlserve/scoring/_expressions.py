@@ -434,7 +434,12 @@ class _Apply(Node):
         # default, or a missing value (then defaultValue applies) or kept as is
         self.invalid = invalid
         self.owner: Optional[str] = None  # the DerivedField an error should name
-        self.info = FieldInfo(data_type, "continuous" if is_numeric(data_type) else "categorical")
+        # missing only from a missing argument, a function that makes missing values, or an
+        # invalid result turned into a missing one
+        nullable = (any(a.info.nullable for a in args) and map_missing_to is None) \
+            or fn.handles_missing or invalid != "returnInvalid"
+        self.info = FieldInfo(data_type, "continuous" if is_numeric(data_type) else "categorical",
+                              nullable=nullable and default_value is None)
 
     def batch(self, ctx: BatchContext) -> np.ndarray:
         cols = [a.batch(ctx) for a in self.args]
@@ -467,6 +472,22 @@ class _Apply(Node):
             out = out.astype(np.float64)
         return out
 
+    _INLINE = {"+": "+", "-": "-", "*": "*"}
+
+    def _inline(self, gen: Codegen, vs: list[str]) -> Optional[str]:
+        """Plain Python arithmetic for + - * / on doubles (the library's results are the same
+        IEEE operations; division goes through the library only for a zero divisor)."""
+        if len(vs) != 2 or self.info.data_type != "double" \
+                or any(a.info.data_type != "double" for a in self.args):
+            return None
+        op = self.fn.name
+        if op in self._INLINE:
+            return f"({vs[0]} {op} {vs[1]})"
+        if op == "/":
+            return f"({vs[0]} / {vs[1]} if {vs[1]} else {gen.const(self.fn.scalar, 'fn')}" \
+                   f"({vs[0]}, {vs[1]}))"
+        return None
+
     def _check_scalar(self, value: float) -> None:
         if self.invalid == "returnInvalid":
             raise EvaluationError(f"function {self.fn.name!r} gives an invalid result",
@@ -475,13 +496,14 @@ class _Apply(Node):
 
     def emit(self, gen: Codegen) -> str:
         vs = [gen.assign(a.emit(gen)) for a in self.args]
-        call = f"{gen.const(self.fn.scalar, 'fn')}({', '.join(vs)})"
-        if not self.fn.handles_missing and vs:
-            none = " or ".join(f"{v} is None" for v in vs)
+        nullable = [v for v, a in zip(vs, self.args) if a.info.nullable]
+        call = self._inline(gen, vs) or f"{gen.const(self.fn.scalar, 'fn')}({', '.join(vs)})"
+        if not self.fn.handles_missing and nullable:
+            none = " or ".join(f"{v} is None" for v in nullable)
             missing = "None" if self.map_missing_to is None else gen.const(self.map_missing_to)
             expr = f"({missing} if {none} else {call})"
-        elif self.map_missing_to is not None and vs:
-            none = " or ".join(f"{v} is None" for v in vs)
+        elif self.map_missing_to is not None and nullable:
+            none = " or ".join(f"{v} is None" for v in nullable)
             expr = f"({gen.const(self.map_missing_to)} if {none} else {call})"
         else:
             expr = call

@@ -249,11 +249,16 @@ class InputNode(Node):
         r = self.rules
         raw = gen.var("raw")
         gen.line(f"{raw} = rec.get({gen.const(r.name)})")
-        if r.trivial and r.data_type == "double":
-            # the hot case: a plain numeric column
+        plain_number = (r.data_type == "double" and r.valid is None and not r.invalid
+                        and not r.missing and not r.intervals and r.outliers == "asIs"
+                        and not r.missing_is_error)
+        if plain_number:
+            # the hot case: a numeric column, at most with a missing value replacement
             v = gen.var("x")
+            replacement = "None" if r.missing_replacement is None \
+                else gen.const(r.missing_replacement)
             with gen.block(f"if {raw} is None or {raw} != {raw}"):
-                gen.line(f"{v} = None")
+                gen.line(f"{v} = {replacement}")
             with gen.block(f"elif type({raw}) is float"):
                 gen.line(f"{v} = {raw}")
             with gen.block("else"):

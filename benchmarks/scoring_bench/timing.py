@@ -1,0 +1,136 @@
+"""Timers: single-record latency, batch time and load time, engines interleaved.
+
+Interleaving: every measurement is split into rounds, and each round runs every engine once in a
+freshly shuffled order, so slow drift of the machine (other tenants, CPU frequency) spreads over all
+engines instead of landing on whichever ran last.  The garbage collector stays enabled (a server
+runs with it on, so its pauses belong in p99); ``gc.collect()`` runs before every block so that one
+engine's garbage is not collected on another engine's clock.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["Failure", "latency", "batch", "load", "summary"]
+
+perf_counter_ns = time.perf_counter_ns
+
+
+class Failure(Exception):
+    """An engine failed during a measurement; the message is what the report shows."""
+
+
+def _fail(exc: BaseException) -> Failure:
+    return Failure(f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+
+
+def _time_calls(fn: Callable[[Any], Any], inputs: list, budget_ns: int) -> np.ndarray:
+    """Time each call alone; stop early once the block has used ``budget_ns``."""
+    # The loop is as thin as it can be: one perf_counter_ns pair per call (~0.1 µs of overhead,
+    # included in every engine's number alike).
+    out = np.empty(len(inputs), dtype=np.int64)
+    deadline = perf_counter_ns() + budget_ns
+    for i, x in enumerate(inputs):
+        t0 = perf_counter_ns()
+        fn(x)
+        t1 = out[i] = perf_counter_ns() - t0
+        if t0 + t1 > deadline:
+            return out[: i + 1]
+    return out
+
+
+def latency(fns: dict[str, Callable], records: list[dict], *, rounds: int, block: int,
+            warmup: int, seed: int, block_budget_s: float) -> dict[str, np.ndarray | Failure]:
+    """Per-call nanoseconds of ``fns[name](record)``, up to ``rounds * block`` calls per engine.
+
+    Round ``r`` feeds every engine the same ``block`` records (a window sliding over
+    ``records``), so engines see identical inputs.  ``warmup`` untimed calls per engine first.
+    The warm-up and each block stop early after ``block_budget_s`` seconds, which bounds the run
+    when an engine is pathologically slow (the report shows how many calls were timed).
+    """
+    rng = np.random.default_rng(seed)
+    results: dict[str, list | Failure] = {}
+    budget_ns = int(block_budget_s * 1e9)
+    for name, fn in fns.items():
+        try:
+            deadline = perf_counter_ns() + budget_ns
+            for i in range(warmup):
+                fn(records[i % len(records)])
+                if perf_counter_ns() > deadline:
+                    break
+        except Exception as exc:
+            results[name] = _fail(exc)
+        else:
+            results[name] = []
+    for r in range(rounds):
+        start = (r * block) % len(records)
+        window = [records[(start + i) % len(records)] for i in range(block)]
+        for name in rng.permutation(sorted(fns)):
+            if isinstance(results[name], Failure):
+                continue
+            gc.collect()
+            try:
+                results[name].append(_time_calls(fns[name], window, budget_ns))
+            except Exception as exc:
+                results[name] = _fail(exc)
+    return {name: v if isinstance(v, Failure) else np.concatenate(v) for name, v in
+            results.items()}
+
+
+def batch(fns: dict[str, Callable], frame, *, repeats: int, seed: int
+          ) -> dict[str, list[float] | Failure]:
+    """Seconds per ``fns[name](frame)`` call, ``repeats`` interleaved rounds (warm-up done by the
+    caller: the agreement check is each engine's first batch call)."""
+    rng = np.random.default_rng(seed)
+    results: dict[str, list[float] | Failure] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name in rng.permutation(sorted(fns)):
+            if isinstance(results[name], Failure):
+                continue
+            gc.collect()
+            try:
+                t0 = perf_counter_ns()
+                fns[name](frame)
+                results[name].append((perf_counter_ns() - t0) / 1e9)
+            except Exception as exc:
+                results[name] = _fail(exc)
+    return results
+
+
+def load(fns: dict[str, Callable[[], Any]], *, repeats: int, seed: int
+         ) -> dict[str, list[float] | Failure]:
+    """Seconds per ``fns[name]()`` (a load from a file path), interleaved; the loaded model is
+    released after each call, outside the timed region."""
+    rng = np.random.default_rng(seed)
+    results: dict[str, list[float] | Failure] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name in rng.permutation(sorted(fns)):
+            if isinstance(results[name], Failure):
+                continue
+            gc.collect()
+            try:
+                t0 = perf_counter_ns()
+                model = fns[name]()
+                results[name].append((perf_counter_ns() - t0) / 1e9)
+            except Exception as exc:
+                results[name] = _fail(exc)
+            else:
+                del model
+    return results
+
+
+def summary(values, scale: float = 1.0) -> dict[str, float | int]:
+    """Median, p99, mean, min and max of ``values * scale`` (p99 by linear interpolation)."""
+    a = np.asarray(values, dtype=float) * scale
+    return {
+        "median": float(np.median(a)),
+        "p99": float(np.percentile(a, 99)),
+        "mean": float(a.mean()),
+        "min": float(a.min()),
+        "max": float(a.max()),
+        "n": int(a.size),
+    }
