@@ -17,7 +17,7 @@ from pmmlserve.exceptions import InvalidMarkupError, UnsupportedMarkupError
 from pmmlserve.pmml import _document as d
 from pmmlserve.scoring._codegen import Codegen
 from pmmlserve.scoring._scope import BatchContext, FieldInfo, NamedField, Node, Scope
-from pmmlserve.scoring._values import is_numeric, missing_mask, parse_constant
+from pmmlserve.scoring._values import is_numeric, isin, missing_mask, parse_constant
 
 __all__ = ["CompiledPredicate", "compile_predicate", "Comparison", "Membership"]
 
@@ -59,6 +59,20 @@ class Constant(CompiledPredicate):
         return "True" if self.value else "False"
 
 
+def _field_test_batch(self, ctx: BatchContext) -> np.ndarray:
+    """A test of one field's value: UNKNOWN where the value is missing."""
+    col = self.field.batch(ctx)
+    out = self.hits(col).astype(np.int8)
+    out[missing_mask(col)] = UNKNOWN
+    return out
+
+
+def _field_test_emit(self, gen: Codegen) -> str:
+    v = self.field.emit(gen)
+    test = self.test(gen, v)
+    return f"({test})" if not self.field.info.nullable else f"(None if {v} is None else {test})"
+
+
 @dataclass(eq=False)
 class Comparison(CompiledPredicate):
     """``field <op> value`` for the six comparison operators."""
@@ -67,26 +81,19 @@ class Comparison(CompiledPredicate):
     op: str
     value: Any
 
-    def batch(self, ctx: BatchContext) -> np.ndarray:
-        col = self.field.batch(ctx)
-        missing = missing_mask(col)
+    def hits(self, col: np.ndarray) -> np.ndarray:
         fn = _COMPARE[self.op][0]
         if col.dtype == object:
-            hit = np.array([False if v is None else fn(v, self.value) for v in col.tolist()],
-                           dtype=bool)
-        else:
-            with np.errstate(invalid="ignore"):
-                hit = fn(col, self.value)
-        out = hit.astype(np.int8)
-        out[missing] = UNKNOWN
-        return out
+            return np.array([v is not None and fn(v, self.value) for v in col.tolist()],
+                            dtype=bool)
+        with np.errstate(invalid="ignore"):
+            return fn(col, self.value)
 
-    def emit(self, gen: Codegen) -> str:
-        v = self.field.emit(gen)
-        test = f"{v} {_COMPARE[self.op][1]} {gen.const(self.value)}"
-        if not self.field.info.nullable:
-            return f"({test})"
-        return f"(None if {v} is None else {test})"
+    def test(self, gen: Codegen, v: str) -> str:
+        return f"{v} {_COMPARE[self.op][1]} {gen.const(self.value)}"
+
+    batch = _field_test_batch
+    emit = _field_test_emit
 
 
 @dataclass(eq=False)
@@ -111,23 +118,14 @@ class Membership(CompiledPredicate):
     values: frozenset
     negate: bool
 
-    def batch(self, ctx: BatchContext) -> np.ndarray:
-        col = self.field.batch(ctx)
-        missing = missing_mask(col)
-        if col.dtype == object:
-            hit = np.array([v in self.values for v in col.tolist()], dtype=bool)
-        else:
-            hit = np.isin(col, np.array(sorted(self.values), dtype=np.float64))
-        out = (hit != self.negate).astype(np.int8)
-        out[missing] = UNKNOWN
-        return out
+    def hits(self, col: np.ndarray) -> np.ndarray:
+        return isin(col, self.values) != self.negate
 
-    def emit(self, gen: Codegen) -> str:
-        v = self.field.emit(gen)
-        test = f"{v} {'not in' if self.negate else 'in'} {gen.const(self.values, 'set')}"
-        if not self.field.info.nullable:
-            return f"({test})"
-        return f"(None if {v} is None else {test})"
+    def test(self, gen: Codegen, v: str) -> str:
+        return f"{v} {'not in' if self.negate else 'in'} {gen.const(self.values, 'set')}"
+
+    batch = _field_test_batch
+    emit = _field_test_emit
 
 
 @dataclass(eq=False)
