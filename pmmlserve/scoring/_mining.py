@@ -1,28 +1,43 @@
-"""MiningModel: segmentations (ensembles, model chains, selections)."""
+"""MiningModel: segmentations (ensembles, model chains, selections).
+
+Every segment is compiled to a :class:`~pmmlserve.scoring._unit.Unit`; the combination rules live
+in :mod:`pmmlserve.scoring._aggregate`.  A sum or average of plain regression trees (the
+gradient-boosting and random-forest shape) skips the units and runs as one forest kernel.
+"""
 
 from __future__ import annotations
 
-import statistics
-from typing import Any, Callable, Optional
+from dataclasses import dataclass
+from typing import Callable, Optional
 
 import numpy as np
+import pandas as pd
 
-from pmmlserve.exceptions import UnsupportedMarkupError
+from pmmlserve.exceptions import InvalidMarkupError, UnsupportedMarkupError
 from pmmlserve.pmml import _document as d
+from pmmlserve.scoring._aggregate import (
+    CLASS_METHODS,
+    TREATMENTS,
+    VALUE_METHODS,
+    VOTE_METHODS,
+    Combiner,
+)
 from pmmlserve.scoring._codegen import Codegen
 from pmmlserve.scoring._forest import Forest
 from pmmlserve.scoring._predicates import compile_predicate
-from pmmlserve.scoring._results import BatchResult, CompiledModel, ScalarResult, predicted_label
-from pmmlserve.scoring._scope import BatchContext, NamedField, Scope
+from pmmlserve.scoring._results import BatchResult, CompiledModel, ScalarResult
+from pmmlserve.scoring._scope import BatchContext, FieldInfo, NamedField, Node, Scope
 from pmmlserve.scoring._tree import LabelSpec, leaf_score
-from pmmlserve.scoring._treeir import lower_tree
+from pmmlserve.scoring._treeir import iter_nodes, lower_tree
+from pmmlserve.scoring._values import is_numeric
 
 __all__ = ["MiningKernel"]
 
-_REGRESSION = ("sum", "weightedSum", "average", "weightedAverage", "median", "max",
-               "modelChain", "selectFirst")
-_CLASSIFICATION = ("majorityVote", "weightedMajorityVote", "average", "weightedAverage", "max",
-                   "median", "modelChain", "selectFirst")
+_SELECTIONS = ("modelChain", "selectFirst", "selectAll")
+#: the supported multipleModelMethod values, per functionName (read by the support table)
+_REGRESSION = VALUE_METHODS + _SELECTIONS
+_CLASSIFICATION = CLASS_METHODS + _SELECTIONS
+_FOREST_METHODS = ("sum", "weightedSum", "average", "weightedAverage")
 
 
 def _f32_cumsum(values: list) -> Optional[float]:
@@ -35,40 +50,75 @@ def _plain_segment(seg: d.Segment) -> bool:
     m = seg.model
     c = m.common
     return (isinstance(m, d.TreeModel) and isinstance(seg.predicate, d.TruePredicate)
+            and c.function_name == "regression"
             and not c.output_fields and not c.targets and not c.local_fields
             and all(mf.missing_value_replacement is None and mf.invalid_value_treatment ==
                     "returnInvalid" and mf.outliers == "asIs" for mf in c.mining_fields))
 
 
+def _missing(value: np.ndarray) -> np.ndarray:
+    return pd.isna(value) if value.dtype == object else np.isnan(value)
+
+
+@dataclass
+class _Segments:
+    """One batch's segment results: who applied, what each predicted, which were evaluated."""
+
+    use: np.ndarray        # rows × segments: the predicate is TRUE
+    missing: np.ndarray    # rows × segments: the prediction is missing
+    results: list          # BatchResult per segment
+    outputs: list          # {output name: column} per segment
+    evaluated: np.ndarray  # rows × segments: it ran (selectFirst, returnMissing stop early)
+
+
+@dataclass
+class _Emitted:
+    """One segment in the generated code: its predicate flag and the locals of its result."""
+
+    applied: str           # "True" for a constant TRUE predicate, else a local (True/False/None)
+    result: ScalarResult
+    outputs: dict          # output name -> local
+
+    @property
+    def flag(self) -> str:
+        return "True" if self.applied == "True" else f"{self.applied} is True"
+
+
 class MiningKernel(CompiledModel):
+    """A Segmentation: the segments' units (or a forest) and how their results combine.
+
+    ``function`` is the model's functionName, except ``"selectAll"`` for that method: its result
+    is a list per record (JPMML's reading), which no Targets or class rules apply to.
+    """
+
     def __init__(self, model: d.MiningModel, scope: Scope, labels: LabelSpec,
                  compile_unit: Callable):
         common = model.common
         self.function = common.function_name
         self.math_context = common.math_context
         self.method = model.method
+        self.treatment = model.missing_prediction_treatment
         self.weights = [s.weight for s in model.segments]
-        self.return_missing = model.missing_prediction_treatment == "returnMissing"
-        allowed = _REGRESSION if self.function == "regression" else _CLASSIFICATION
-        if self.method not in allowed:
-            raise UnsupportedMarkupError(
-                f"multipleModelMethod={self.method!r} is not supported for {self.function} "
-                f"(supported: {', '.join(allowed)})", element="Segmentation", line=common.line)
-        if not model.segments:
-            raise UnsupportedMarkupError("a Segmentation without segments cannot score",
-                                         element="Segmentation", line=common.line)
+        self._check(model)
+        self.segment_ids = [s.id if s.id is not None else str(i + 1)
+                            for i, s in enumerate(model.segments)]
+        if len(set(self.segment_ids)) != len(self.segment_ids):
+            raise InvalidMarkupError("two Segments have the same id", element="Segmentation",
+                                     line=common.line)
         self.labels = labels.declared if self.function == "classification" else None
         self.forest: Optional[Forest] = None
-        if self.method in ("sum", "weightedSum", "average", "weightedAverage") \
-                and self.function == "regression" \
-                and all(_plain_segment(s) and s.model.common.function_name == "regression"
-                        for s in model.segments):
-            self._compile_forest(model, scope)
-            return
-        self.units = []
-        self.predicates = []
+        self.units: list = []
+        self.predicates: list = []
         #: every segment's output fields in a modelChain (visible to the parent's Output)
         self.chain_outputs: list = []
+        #: output fields of the final segment, exposed as this model's own (as JPMML does)
+        self.exposed: list = []
+        self._segment_nodes: list[_SegmentOutput] = []
+        wants_segments = any(of.segment_id is not None for of in common.output_fields)
+        if self.method in _FOREST_METHODS and self.function == "regression" \
+                and not wants_segments and all(_plain_segment(s) for s in model.segments):
+            self._compile_forest(model, scope)
+            return
         chain_scope = Scope(scope) if self.method == "modelChain" else scope
         for seg in model.segments:
             self.predicates.append(compile_predicate(seg.predicate, chain_scope))
@@ -81,55 +131,59 @@ class MiningKernel(CompiledModel):
         if self.function == "classification":
             found = list(self.labels or ())
             for u in self.units:
-                for label in (u.kernel.labels or ()):
-                    if label not in found:
-                        found.append(label)
+                found += [label for label in (u.kernel.labels or ()) if label not in found]
             self.labels = tuple(found)
-        last = self.units[-1]
-        #: output fields of the final segment, exposed as this model's own (as JPMML does)
-        self.exposed = last.exposed if self.method in ("modelChain", "selectFirst") else []
+        if self.method in ("modelChain", "selectFirst"):
+            self.exposed = self.units[-1].exposed
+        self.combiner = Combiner(self.method, self.weights, self.treatment,
+                                 model.missing_threshold, self.labels,
+                                 float_sum=self.math_context == "float")
+        if self.method == "selectAll":
+            self.function = "selectAll"
+
+    def _check(self, model: d.MiningModel) -> None:
+        line = model.common.line
+        allowed = _REGRESSION if self.function == "regression" else _CLASSIFICATION
+        if self.method not in allowed:
+            raise UnsupportedMarkupError(
+                f"multipleModelMethod={self.method!r} is not supported for {self.function} "
+                f"(supported: {', '.join(allowed)})", element="Segmentation", line=line)
+        if not model.segments:
+            raise UnsupportedMarkupError("a Segmentation without segments cannot score",
+                                         element="Segmentation", line=line)
+        if self.treatment not in TREATMENTS:
+            raise InvalidMarkupError(f"missingPredictionTreatment={self.treatment!r} is not "
+                                     f"one of {', '.join(TREATMENTS)}", element="Segmentation",
+                                     line=line)
+        if not 0.0 <= model.missing_threshold <= 1.0:
+            raise InvalidMarkupError(f"missingThreshold={model.missing_threshold!r} is not "
+                                     "between 0 and 1", element="Segmentation", line=line)
+        if self.treatment == "skipSegment" and self.method == "modelChain":
+            raise InvalidMarkupError("skipSegment cannot be used with modelChain",
+                                     element="Segmentation", line=line)
+        if self.treatment == "skipSegment" and self.method == "selectAll":
+            raise UnsupportedMarkupError("skipSegment with selectAll is not supported",
+                                         element="Segmentation", line=line)
 
     # ------------------------------------------------------------------ tree-ensemble fast path
     def _compile_forest(self, model: d.MiningModel, scope: Scope) -> None:
-        roots = []
-        for seg in model.segments:
-            root, _ = lower_tree(seg.model, scope)
-            roots.append(root)
+        roots = [lower_tree(seg.model, scope)[0] for seg in model.segments]
         self.forest = Forest(roots)
-        ctx_name = [s.model.common.math_context for s in model.segments]
-        float_math = self.math_context == "float" or "float" in ctx_name
-        self._float_sum = float_math
-        self.leaf_values = np.array([leaf_score(leaf, "float" if float_math else "double")
+        # a tree's scores are float32 in its own float context; the sum is float32 in ours
+        context = {}
+        for root, seg in zip(roots, model.segments):
+            for node in iter_nodes(root):
+                context.setdefault(id(node), seg.model.common.math_context)
+        self.leaf_values = np.array([leaf_score(leaf, context[id(leaf)])
                                      for leaf in self.forest.leaves])
         self._pos = {id(leaf): i for i, leaf in enumerate(self.forest.leaves)}
-        self.exposed = []
-        self.units = []
-        self.chain_outputs = []
-
-    def _combine_forest(self, vals: np.ndarray) -> np.ndarray:
-        w = np.asarray(self.weights)
-        if self.method in ("weightedSum", "weightedAverage"):
-            vals = vals * w
-        if self._float_sum:
-            total = np.cumsum(vals.astype(np.float32), axis=1, dtype=np.float32)[:, -1]
-            total = total.astype(np.float64)
-        else:
-            total = vals[:, 0].copy()
-            for t in range(1, vals.shape[1]):
-                total += vals[:, t]
-        if self.method == "average":
-            total = total / vals.shape[1]
-        elif self.method == "weightedAverage":
-            total = total / w.sum()
-        return total
+        self.combiner = Combiner(self.method, self.weights, self.treatment,
+                                 model.missing_threshold,
+                                 float_sum=self.math_context == "float")
 
     def _forest_batch(self, ctx: BatchContext) -> BatchResult:
         li = self.forest.leaf_indices(ctx)
-        vals = self.leaf_values[li]
-        total = self._combine_forest(vals)
-        if np.isnan(vals).any():
-            total[np.isnan(vals).any(axis=1)] = np.nan
-        return BatchResult(total)
+        return BatchResult(self.combiner.values(self.leaf_values[li]))
 
     def _forest_emit(self, gen: Codegen) -> ScalarResult:
         fields = self.forest.emit_fields(gen)
@@ -139,259 +193,346 @@ class MiningKernel(CompiledModel):
             names.append(v)
             self.forest.emit_tree(gen, t, fields, lambda g, leaf, v=v: g.line(
                 f"{v} = {_literal(g, self.leaf_values[self._pos[id(leaf)]])}"))
-        weighted = self.method in ("weightedSum", "weightedAverage")
-        terms = [f"{gen.const(w)} * {n}" if weighted else n for n, w in zip(names, self.weights)]
-        nullable = any(np.isnan(self.leaf_values))
-        if self._float_sum:
-            total = gen.assign(f"{gen.const(_f32_cumsum, 'f32sum')}([{', '.join(terms)}])", "s")
-        else:
-            total = gen.assign(" + ".join(terms), "s") if not nullable else gen.assign(
+        nullable = bool(np.isnan(self.leaf_values).any())
+        c = self.combiner
+        if c.float_sum and not nullable and self.method == "sum":
+            return ScalarResult(gen.assign(
+                f"{gen.const(_f32_cumsum, 'f32sum')}([{', '.join(names)}])", "s"))
+        if c.float_sum or (nullable and self.treatment == "skipSegment"):
+            return ScalarResult(gen.assign(
+                f"{gen.const(c.one_value, 'agg')}(None, [{', '.join(names)}])", "s"))
+        terms = [f"{gen.const(w)} * {n}" if c.weighted else n for n, w in zip(names, c.weights)]
+        if nullable:
+            total = gen.assign(
                 f"(None if None in ({', '.join(names)},) else {' + '.join(terms)})", "s")
+        else:
+            total = gen.assign(" + ".join(terms), "s")
         if self.method == "average":
             total = gen.assign(f"(None if {total} is None else {total} / {len(names)})", "s")
         elif self.method == "weightedAverage":
-            total = gen.assign(f"(None if {total} is None else {total} / "
-                               f"{gen.const(float(sum(self.weights)))})", "s")
+            total = gen.assign(f"(None if {total} is None or {gen.const(c.weight_sum)} == 0 "
+                               f"else {total} / {gen.const(c.weight_sum)})", "s")
         return ScalarResult(total)
 
-    # ------------------------------------------------------------------ general batch
+    # ------------------------------------------------------------------ batch
+    def _segments(self, ctx: BatchContext) -> _Segments:
+        state = ctx.cache.get(id(self))
+        if state is None:
+            use = np.stack([p.batch(ctx) == 1 for p in self.predicates], axis=1)
+            scored = [u.batch(ctx) for u in self.units]
+            results = [r for r, _ in scored]
+            missing = np.stack([_missing(np.asarray(r.value)) for r in results], axis=1)
+            state = _Segments(use, missing, results, [o for _, o in scored],
+                              self._evaluated(use, missing))
+            ctx.cache[id(self)] = state
+        return state
+
+    def _evaluated(self, use: np.ndarray, missing: np.ndarray) -> np.ndarray:
+        k = use.shape[1]
+        stop = np.full(len(use), k - 1)
+        if self.method == "selectFirst":
+            pick = use & ~missing if self.treatment == "skipSegment" else use
+            stop = np.where(pick.any(axis=1), np.argmax(pick, axis=1), stop)
+        if self.treatment == "returnMissing":
+            bad = use & missing & (np.arange(k) <= stop[:, None])
+            stop = np.where(bad.any(axis=1), np.argmax(bad, axis=1), stop)
+        return use & (np.arange(k) <= stop[:, None])
+
     def batch(self, ctx: BatchContext) -> BatchResult:
         if self.forest is not None:
             return self._forest_batch(ctx)
-        n = ctx.n
-        applies = [p.batch(ctx) == 1 for p in self.predicates]
-        results = [u.batch(ctx)[0] for u in self.units]
-        m = self.method
-        if m in ("modelChain", "selectFirst"):
-            return self._select(results, applies, n, first=(m == "selectFirst"))
+        s = self._segments(ctx)
+        if self.method in ("modelChain", "selectFirst"):
+            return self._select(s, ctx.n)
+        if self.method == "selectAll":
+            return BatchResult(self._select_all(s, ctx.n))
         if self.function == "regression":
-            return BatchResult(self._aggregate_values(results, applies, n))
-        return self._aggregate_classes(results, applies, n)
+            vals = np.stack([np.asarray(r.value, dtype=np.float64) for r in s.results], axis=1)
+            return BatchResult(self.combiner.values(vals, s.use))
+        if self.method in VOTE_METHODS:
+            values = np.stack([np.asarray(r.value, dtype=object) for r in s.results], axis=1)
+            return BatchResult(*self.combiner.votes(values, s.missing, s.use))
+        P = np.full((len(self.labels), ctx.n, len(s.results)), np.nan)
+        for i, r in enumerate(s.results):
+            for j, label in enumerate(self.labels):
+                col = (r.probabilities or {}).get(label)
+                if col is not None:
+                    P[j, :, i] = col
+        return BatchResult(*self.combiner.probabilities(P, s.missing, s.use))
 
-    def _select(self, results, applies, n, first: bool) -> BatchResult:
-        chosen = np.full(n, -1)
-        order = range(len(results)) if not first else reversed(range(len(results)))
-        for i in order:
-            chosen = np.where(applies[i], i, chosen)
-        base = results[-1]
-        value = np.array(base.value, copy=True)
-        value[:] = None if value.dtype == object else np.nan
-        probs = None
-        if self.function == "classification":
-            probs = {label: np.full(n, np.nan) for label in self.labels}
+    def _select(self, s: _Segments, n: int) -> BatchResult:
+        k = s.use.shape[1]
+        if self.method == "selectFirst":
+            chosen = np.where(s.use.any(axis=1), np.argmax(s.use, axis=1), -1)
+            if self.treatment == "skipSegment":  # when every TRUE segment is missing: the first
+                pick = s.use & ~s.missing
+                chosen = np.where(pick.any(axis=1), np.argmax(pick, axis=1), chosen)
+        else:  # modelChain: the last segment that ran
+            chosen = np.where(s.use.any(axis=1), k - 1 - np.argmax(s.use[:, ::-1], axis=1), -1)
+        if self.treatment == "returnMissing":  # no result at all, not even the segment's id
+            chosen[(s.evaluated & s.missing).any(axis=1)] = -1
+        value = np.full(n, np.nan) if self.function == "regression" \
+            else np.full(n, None, dtype=object)
+        classes = self.function == "classification"
+        probs = {label: np.full(n, np.nan) for label in self.labels} if classes else None
+        conf = {label: np.full(n, np.nan) for label in self.labels} \
+            if classes and any(r.confidence is not None for r in s.results) else None
         entity = np.full(n, None, dtype=object)
-        for i, r in enumerate(results):
+        for i, r in enumerate(s.results):
             rows = chosen == i
             if not rows.any():
                 continue
             value[rows] = np.asarray(r.value)[rows]
-            if probs is not None and r.probabilities is not None:
-                for label, col in r.probabilities.items():
-                    probs.setdefault(label, np.full(n, np.nan))[rows] = col[rows]
-            if r.entity_id is not None:
-                entity[rows] = r.entity_id[rows]
-        return BatchResult(value, probs, entity)
+            for target, source in ((probs, r.probabilities), (conf, r.confidence)):
+                if target is not None and source is not None:
+                    for label, col in source.items():
+                        target.setdefault(label, np.full(n, np.nan))[rows] = col[rows]
+            entity[rows] = self.segment_ids[i]
+        return BatchResult(value, probs, entity, conf)
 
-    def _aggregate_values(self, results, applies, n) -> np.ndarray:
-        vals = np.stack([np.asarray(r.value, dtype=np.float64) for r in results], axis=1)
-        use = np.stack(applies, axis=1)
-        missing = use & np.isnan(vals)
-        w = np.broadcast_to(np.asarray(self.weights), vals.shape)
-        use_ok = use & ~missing
-        m = self.method
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if m in ("sum", "weightedSum", "average", "weightedAverage"):
-                x = np.where(use_ok, vals, 0.0)
-                if m.startswith("weighted"):
-                    x = x * w
-                total = x[:, 0].copy()
-                for t in range(1, x.shape[1]):
-                    total += x[:, t]
-                if m == "average":
-                    total = total / use_ok.sum(axis=1)
-                elif m == "weightedAverage":
-                    total = total / np.where(use_ok, w, 0.0).sum(axis=1)
-            elif m == "median":
-                total = np.nanmedian(np.where(use_ok, vals, np.nan), axis=1)
-            else:  # max
-                total = np.nanmax(np.where(use_ok, vals, np.nan), axis=1)
-        if self.return_missing:
-            total[missing.any(axis=1)] = np.nan
-        total[~use_ok.any(axis=1)] = np.nan
-        return total
+    def _select_all(self, s: _Segments, n: int) -> np.ndarray:
+        """Per record, the list of the TRUE segments' predictions (None = missing)."""
+        vals = np.stack([np.asarray(r.value, dtype=object) for r in s.results], axis=1)
+        vals[s.missing] = None
+        lists = np.full(n, None, dtype=object)
+        # one list-building step per distinct pattern of TRUE segments, not per row
+        patterns, inverse = np.unique(s.use, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        for j, pattern in enumerate(patterns):
+            if pattern.any():
+                rows = np.flatnonzero(inverse == j)
+                # numpy stores each inner list as one object (the target is 1-d and object)
+                lists[rows] = vals[np.ix_(rows, np.flatnonzero(pattern))].tolist()
+        if self.treatment == "returnMissing":
+            lists[(s.use & s.missing).any(axis=1)] = None
+        return lists
 
-    def _aggregate_classes(self, results, applies, n) -> BatchResult:
-        labels = self.labels
-        m = self.method
-        use = np.stack(applies, axis=1)
-        probs = {label: np.zeros(n) for label in labels}
-        if m in ("majorityVote", "weightedMajorityVote"):
-            total = np.zeros(n)
-            for i, r in enumerate(results):
-                w = self.weights[i] if m == "weightedMajorityVote" else 1.0
-                votes = np.asarray(r.value, dtype=object)
-                ok = use[:, i] & np.array([v is not None for v in votes.tolist()])
-                for label in labels:
-                    probs[label] += np.where(ok & (votes == label), w, 0.0)
-                total += np.where(ok, w, 0.0)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                probs = {label: p / total for label, p in probs.items()}
-        else:
-            stack = {label: np.stack([
-                (r.probabilities or {}).get(label, np.full(n, np.nan)) for r in results], axis=1)
-                for label in labels}
-            ok = use & ~np.isnan(stack[labels[0]])
-            w = np.broadcast_to(np.asarray(self.weights), ok.shape)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                for label in labels:
-                    x = np.where(ok, stack[label], np.nan)
-                    if m == "average":
-                        probs[label] = np.nansum(x, axis=1) / ok.sum(axis=1)
-                    elif m == "weightedAverage":
-                        probs[label] = np.nansum(x * w, axis=1) / np.where(ok, w, 0).sum(axis=1)
-                    elif m == "median":
-                        probs[label] = np.nanmedian(x, axis=1)
-                    else:  # max
-                        probs[label] = np.nanmax(x, axis=1)
-        if self.return_missing:
-            missing = np.zeros(n, dtype=bool)
-            for i, r in enumerate(results):
-                if r.probabilities is not None:
-                    first = next(iter(r.probabilities.values()))
-                    missing |= use[:, i] & np.isnan(first)
-                else:
-                    missing |= use[:, i] & np.array([v is None for v in
-                                                     np.asarray(r.value, dtype=object).tolist()])
-            for label in labels:
-                probs[label] = np.where(missing, np.nan, probs[label])
-        value = predicted_label(probs, labels, n)
-        return BatchResult(value, probs)
-
-    # ------------------------------------------------------------------ general one record
+    # ------------------------------------------------------------------ one record
     def emit(self, gen: Codegen) -> ScalarResult:
         if self.forest is not None:
             return self._forest_emit(gen)
-        results = []
-        m = self.method
-        for i, (pred, unit) in enumerate(zip(self.predicates, self.units)):
-            if pred.always is True:
-                res, _ = unit.emit(gen)
-                results.append(("True", res))
-                continue
-            p = gen.assign(pred.emit(gen), "sp")
-            # locals the block assigns must exist when it does not run
-            slots = {"value": gen.var("sv")}
-            gen.line(f"{slots['value']} = None")
-            out_vars = {}
-            for of, nf in unit.outputs:
-                out_vars[id(nf)] = gen.var("so")
-                gen.line(f"{out_vars[id(nf)]} = None")
-            prob_slots = {label: gen.var("sq") for label in (self.labels or ())}
-            for v in prob_slots.values():
-                gen.line(f"{v} = None")
-            with gen.block(f"if {p} is True"):
-                res, outs = unit.emit(gen)
-                gen.line(f"{slots['value']} = {res.value}")
-                for label, v in (res.probabilities or {}).items():
-                    if label in prob_slots:
-                        gen.line(f"{prob_slots[label]} = {v}")
-                for of, nf in unit.outputs:
-                    gen.line(f"{out_vars[id(nf)]} = {outs[of.name]}")
-            for of, nf in unit.outputs:
-                gen.bind(nf, out_vars[id(nf)])
-            results.append((p, ScalarResult(slots["value"], prob_slots or None)))
-        if m in ("modelChain", "selectFirst"):
-            return self._emit_select(gen, results, first=(m == "selectFirst"))
-        packed = "[" + ", ".join(
-            f"({a} is True, {r.value}, "
-            + ("{" + ", ".join(f"{gen.const(l)}: {v}" for l, v in (r.probabilities or {}).items())
-               + "}" if self.function == "classification" else "None") + ")"
-            for a, r in results) + "]"
-        agg = gen.assign(f"{gen.const(self._scalar_aggregate, 'agg')}({packed})", "agg")
-        if self.function == "regression":
-            return ScalarResult(agg)
-        value = gen.assign(f"{agg}[0]", "lbl")
-        probs = {label: gen.assign(f"{agg}[1].get({gen.const(label)})", "p")
-                 for label in self.labels}
-        return ScalarResult(value, probs)
-
-    def _emit_select(self, gen: Codegen, results, first: bool) -> ScalarResult:
-        value = gen.var("sel")
-        gen.line(f"{value} = None")
-        probs = {label: gen.var("sp") for label in (self.labels or ())}
-        for v in probs.values():
-            gen.line(f"{v} = None")
-        entity = None
-        order = list(reversed(results)) if first else results
-        for applies, r in order:
-            with gen.block(f"if {applies} is True" if applies != "True" else "if True"):
-                gen.line(f"{value} = {r.value}")
-                for label, v in probs.items():
-                    src = (r.probabilities or {}).get(label)
-                    gen.line(f"{v} = {src if src is not None else 'None'}")
-            if r.entity_id is not None and applies == "True":
-                entity = r.entity_id
-        return ScalarResult(value, probs or None, entity)
-
-    def _scalar_aggregate(self, packed: list) -> Any:
-        m = self.method
-        used = [(v, p, w) for (a, v, p), w in zip(packed, self.weights) if a]
-        if self.function == "regression":
-            vals = [(v, w) for v, _, w in used]
-            if any(v is None for v, _ in vals):
-                if self.return_missing:
-                    return None
-                vals = [(v, w) for v, w in vals if v is not None]
-            if not vals:
-                return None
-            if m in ("sum", "weightedSum"):
-                total = 0.0
-                for v, w in vals:
-                    total += v * w if m == "weightedSum" else v
-                return total
-            if m == "average":
-                total = 0.0
-                for v, _ in vals:
-                    total += v
-                return total / len(vals)
-            if m == "weightedAverage":
-                total = 0.0
-                for v, w in vals:
-                    total += v * w
-                return total / sum(w for _, w in vals)
-            if m == "median":
-                return float(statistics.median(v for v, _ in vals))
-            return max(v for v, _ in vals)
-        labels = self.labels
-        if self.return_missing and any(
-                v is None and (not p or None in p.values()) for v, p, _ in used):
-            return None, dict.fromkeys(labels)
-        probs = dict.fromkeys(labels, 0.0)
-        if m in ("majorityVote", "weightedMajorityVote"):
-            total = 0.0
-            for v, _, w in used:
-                if v is None:
-                    continue
-                ww = w if m == "weightedMajorityVote" else 1.0
-                probs[v] = probs.get(v, 0.0) + ww
-                total += ww
-            probs = {k: (p / total if total else None) for k, p in probs.items()}
+        segs = [self._emit_segment(gen, i) for i in range(len(self.units))]
+        if self.method in ("modelChain", "selectFirst"):
+            result = self._emit_select(gen, segs)
+        elif self.method == "selectAll":
+            result = self._emit_all(gen, segs)
         else:
-            ok = [(p, w) for _, p, w in used if p and None not in p.values()]
-            if not ok:
-                return None, dict.fromkeys(labels)
-            for label in labels:
-                xs = [(p.get(label, 0.0), w) for p, w in ok]
-                if m == "average":
-                    probs[label] = sum(x for x, _ in xs) / len(xs)
-                elif m == "weightedAverage":
-                    probs[label] = sum(x * w for x, w in xs) / sum(w for _, w in xs)
-                elif m == "median":
-                    probs[label] = float(statistics.median(x for x, _ in xs))
-                else:
-                    probs[label] = max(x for x, _ in xs)
-        from pmmlserve.scoring._results import scalar_argmax
-        return scalar_argmax(probs), probs
+            result = self._emit_combine(gen, segs)
+        if self._segment_nodes:
+            self._emit_segment_outputs(gen, segs)
+        return result
+
+    def _emit_segment(self, gen: Codegen, i: int) -> _Emitted:
+        pred, unit = self.predicates[i], self.units[i]
+        if pred.always is True:
+            res, outs = unit.emit(gen)
+            return _Emitted("True", res, outs)
+        p = gen.assign(pred.emit(gen), "sp")
+        # locals the block assigns must exist when it does not run
+        value, entity = gen.var("sv"), gen.var("se")
+        labels = list(self.labels or ())
+        labels += [label for label in (unit.kernel.labels or ()) if label not in labels]
+        kinds = ("probabilities", "confidence") if self.method in _SELECTIONS \
+            else ("probabilities",)
+        slots = {kind: {label: gen.var("sq") for label in labels} for kind in kinds}
+        outs = {of.name: gen.var("so") for of, _ in unit.outputs}
+        for v in (value, entity, *outs.values(), *(v for d in slots.values() for v in d.values())):
+            gen.line(f"{v} = None")
+        with gen.block(f"if {p} is True"):
+            res, inner = unit.emit(gen)
+            gen.line(f"{value} = {res.value}")
+            if res.entity_id is not None:
+                gen.line(f"{entity} = {res.entity_id}")
+            for kind, targets in slots.items():
+                for label, v in (getattr(res, kind) or {}).items():
+                    if label in targets:
+                        gen.line(f"{targets[label]} = {v}")
+            for name, v in inner.items():
+                gen.line(f"{outs[name]} = {v}")
+        for of, nf in unit.outputs:
+            gen.bind(nf, outs[of.name])
+        found = {kind: slots[kind] if getattr(res, kind) is not None else None for kind in kinds}
+        return _Emitted(p, ScalarResult(value, found["probabilities"],
+                                        entity if res.entity_id is not None else None,
+                                        found.get("confidence")), outs)
+
+    def _emit_select(self, gen: Codegen, segs: list) -> ScalarResult:
+        first = self.method == "selectFirst"
+        value, entity = gen.var("sel"), gen.var("sid")
+        labels = self.labels or ()
+        slots = {kind: {label: gen.var("sp") for label in labels}
+                 for kind in ("probabilities", "confidence")}
+        every = (value, entity, *(v for d in slots.values() for v in d.values()))
+        for v in every:
+            gen.line(f"{v} = None")
+        order = [(i, s, "") for i, s in enumerate(segs)]
+        if not first:
+            order.reverse()
+        elif self.treatment == "skipSegment":  # the first TRUE one with a prediction, else first
+            order = [(i, s, f" and {s.result.value} is not None") for i, s, _ in order] + order
+        keyword = "if"
+        for i, s, extra in order:
+            with gen.block(f"{keyword} {s.flag}{extra}"):
+                gen.line(f"{value} = {s.result.value}")
+                for kind, targets in slots.items():
+                    source = getattr(s.result, kind) or {}
+                    for label, v in targets.items():
+                        gen.line(f"{v} = {source.get(label) or 'None'}")
+                gen.line(f"{entity} = {gen.const(self.segment_ids[i])}")
+            keyword = "elif"
+        if self.treatment == "returnMissing":  # no result at all, not even the segment's id
+            if first:
+                cond = f"{value} is None"
+            else:
+                cond = " or ".join(f"({s.flag} and {s.result.value} is None)" for s in segs)
+            with gen.block(f"if {cond}"):
+                for v in every:
+                    gen.line(f"{v} = None")
+        if self.function != "classification":
+            return ScalarResult(value, None, entity)
+        confident = any(s.result.confidence is not None for s in segs)
+        return ScalarResult(value, slots["probabilities"], entity,
+                            slots["confidence"] if confident else None)
+
+    def _emit_all(self, gen: Codegen, segs: list) -> ScalarResult:
+        pairs = ", ".join(f"({s.flag}, {s.result.value})" for s in segs)
+        lst = gen.assign(f"[v for a, v in ({pairs},) if a]", "sa")
+        if self.treatment == "returnMissing":
+            gen.line(f"{lst} = None if None in {lst} else ({lst} or None)")
+        else:
+            gen.line(f"{lst} = {lst} or None")
+        return ScalarResult(lst)
+
+    def _emit_combine(self, gen: Codegen, segs: list) -> ScalarResult:
+        applied = "[" + ", ".join(s.flag for s in segs) + "]"
+        values = "[" + ", ".join(s.result.value for s in segs) + "]"
+        c = self.combiner
+        if self.function == "regression":
+            return ScalarResult(gen.assign(f"{gen.const(c.one_value, 'agg')}({applied}, {values})",
+                                           "agg"))
+        probs = "None"
+        if self.method not in VOTE_METHODS:
+            probs = "[" + ", ".join(_dict_literal(gen, s.result.probabilities) for s in segs) + "]"
+        pair = gen.assign(f"{gen.const(c.one_class, 'agg')}({applied}, {values}, {probs})", "agg")
+        value = gen.assign(f"{pair}[0]", "lbl")
+        return ScalarResult(value, {label: gen.assign(f"{pair}[1].get({gen.const(label)})", "p")
+                                    for label in self.labels})
+
+    # ------------------------------------------------------------------ OutputField/@segmentId
+    def segment_output(self, of: d.OutputField) -> NamedField:
+        """The field an OutputField with ``segmentId`` defines: that segment's own result,
+        missing where the segment did not run (its predicate was not TRUE, or the evaluation
+        stopped before it: selectFirst, returnMissing)."""
+        node = _SegmentOutput(self, of)
+        self._segment_nodes.append(node)
+        return NamedField(of.name, node.info, node)
+
+    def _emit_segment_outputs(self, gen: Codegen, segs: list) -> None:
+        applied = "[" + ", ".join(s.flag for s in segs) + "]"
+        missing = "[" + ", ".join(f"{s.result.value} is None" for s in segs) + "]"
+        ev = gen.assign(f"{gen.const(self._evaluated_one, 'sev')}({applied}, {missing})", "sev")
+        for node in self._segment_nodes:
+            s = segs[node.index]
+            gen.bind(node, f"({node.scalar(gen, s.result, s.outputs)} if {ev}[{node.index}] "
+                           "else None)", "sg")
+
+    def _evaluated_one(self, applied: list, missing: list) -> list:
+        stop = len(applied) - 1
+        if self.method == "selectFirst":
+            skip = self.treatment == "skipSegment"
+            stop = next((i for i, a in enumerate(applied) if a and not (skip and missing[i])),
+                        stop)
+        if self.treatment == "returnMissing":
+            stop = next((i for i in range(stop + 1) if applied[i] and missing[i]), stop)
+        return [bool(a) and i <= stop for i, a in enumerate(applied)]
+
+
+class _SegmentOutput(Node):
+    """The value of an OutputField with ``segmentId``, read from that segment's result."""
+
+    _FEATURES = ("predictedValue", "probability", "entityId", "transformedValue", "decision")
+
+    def __init__(self, kernel: MiningKernel, of: d.OutputField):
+        if of.segment_id not in kernel.segment_ids:
+            raise InvalidMarkupError(f"segmentId={of.segment_id!r} names no Segment",
+                                     element="OutputField", line=of.line)
+        if of.feature not in self._FEATURES:
+            raise UnsupportedMarkupError(f"OutputField feature={of.feature!r} with segmentId is "
+                                         f"not supported (supported: {', '.join(self._FEATURES)})",
+                                         element="OutputField", line=of.line)
+        self.kernel, self.of = kernel, of
+        self.index = kernel.segment_ids.index(of.segment_id)
+        unit = kernel.units[self.index]
+        self.label = None
+        if of.feature == "probability" and of.value is not None:
+            self.label = unit.labels.parse(of.value) if unit.labels else of.value
+        if of.feature in ("transformedValue", "decision"):
+            source = {o.name: nf for o, nf in unit.outputs}.get(of.value)
+            if source is None:
+                raise InvalidMarkupError(f"value={of.value!r} names no OutputField of segment "
+                                         f"{of.segment_id!r}", element="OutputField", line=of.line)
+            data_type = source.info.data_type
+        elif of.feature == "predictedValue":
+            data_type = "double" if unit.kernel.function == "regression" \
+                else (unit.target_type or "string")
+        else:
+            data_type = "double" if of.feature == "probability" else "string"
+        data_type = of.data_type or data_type
+        self.info = FieldInfo(data_type, of.optype or ("continuous" if is_numeric(data_type)
+                                                       else "categorical"))
+
+    def _entity(self, entity):
+        if entity is None:
+            raise UnsupportedMarkupError(f"segment {self.of.segment_id!r} has no entity ids",
+                                         element="OutputField", line=self.of.line)
+        return entity
+
+    def batch(self, ctx: BatchContext) -> np.ndarray:
+        s = self.kernel._segments(ctx)
+        res, outs = s.results[self.index], s.outputs[self.index]
+        f = self.of.feature
+        if f == "predictedValue":
+            col = np.asarray(res.value)
+        elif f == "entityId":
+            col = self._entity(res.entity_id)
+        elif f in ("transformedValue", "decision"):
+            col = np.asarray(outs[self.of.value])
+        else:
+            probs = res.probabilities or {}
+            if self.label is not None:
+                col = probs.get(self.label, np.zeros(ctx.n))
+            else:
+                col = np.full(ctx.n, np.nan)
+                for label, p in probs.items():
+                    col = np.where(res.value == label, p, col)
+        ran = s.evaluated[:, self.index]
+        if col.dtype == object:
+            return np.where(ran, col, None)
+        return np.where(ran, col, np.nan)
+
+    def scalar(self, gen: Codegen, res: ScalarResult, outs: dict) -> str:
+        f = self.of.feature
+        if f == "predictedValue":
+            return res.value
+        if f == "entityId":
+            return self._entity(res.entity_id)
+        if f in ("transformedValue", "decision"):
+            return outs[self.of.value]
+        if self.label is not None:
+            return (res.probabilities or {}).get(self.label) or "0.0"
+        return f"{_dict_literal(gen, res.probabilities)}.get({res.value})"
+
+    def emit(self, gen: Codegen) -> str:  # bound by the kernel when it is emitted
+        var = gen.lookup(self)
+        if var is None:
+            raise AssertionError(f"output {self.of.name!r} used before its model was emitted")
+        return var
+
+
+def _dict_literal(gen: Codegen, probabilities: Optional[dict]) -> str:
+    if probabilities is None:
+        return "None"
+    return "{" + ", ".join(f"{gen.const(label)}: {v}" for label, v in probabilities.items()) + "}"
 
 
 def _literal(gen: Codegen, x: float) -> str:

@@ -72,8 +72,14 @@ class Unit:
                 f"OutputField feature={of.feature!r} is not supported (supported: "
                 f"{', '.join(OUTPUT_FEATURES)})", element="OutputField", line=of.line)
         if of.segment_id is not None:
-            raise UnsupportedMarkupError("OutputField/@segmentId is not supported",
+            segment_output = getattr(self.kernel, "segment_output", None)
+            if segment_output is None:
+                raise InvalidMarkupError("OutputField/@segmentId needs a MiningModel",
                                          element="OutputField", line=of.line)
+            nf = segment_output(of)  # the named segment's own result
+            self._output_scope.define(nf)
+            self.outputs.append((of, nf))
+            return
         if of.feature in ("transformedValue", "decision"):
             if of.expression is None:
                 raise InvalidMarkupError(f"OutputField {of.name!r} needs an expression",
@@ -194,7 +200,7 @@ class Unit:
     def _output_batch(self, of: d.OutputField, nf: NamedField, result: BatchResult,
                       ctx: BatchContext) -> np.ndarray:
         f = of.feature
-        if f in ("transformedValue", "decision"):
+        if f in ("transformedValue", "decision") or of.segment_id is not None:
             return nf.source.batch(ctx)
         if f == "predictedValue":
             col = result.value
@@ -275,7 +281,7 @@ class Unit:
     def _output_emit(self, gen: Codegen, of: d.OutputField, nf: NamedField,
                      result: ScalarResult) -> str:
         f = of.feature
-        if f in ("transformedValue", "decision"):
+        if f in ("transformedValue", "decision") or of.segment_id is not None:
             return nf.source.emit(gen)
         if f == "predictedValue":
             v = result.value
