@@ -188,12 +188,20 @@ class MiningKernel(CompiledModel):
     def _forest_emit(self, gen: Codegen) -> ScalarResult:
         fields = self.forest.emit_fields(gen)
         names = []
+        emitted: list[float] = []  # leaf values the generated code can actually reach
+
+        def on_leaf(g: Codegen, leaf, v: str) -> None:
+            value = self.leaf_values[self._pos[id(leaf)]]
+            emitted.append(value)
+            g.line(f"{v} = {_literal(g, value)}")
+
         for t in range(len(self.forest.roots)):
             v = gen.var("tv")
             names.append(v)
-            self.forest.emit_tree(gen, t, fields, lambda g, leaf, v=v: g.line(
-                f"{v} = {_literal(g, self.leaf_values[self._pos[id(leaf)]])}"))
-        nullable = bool(np.isnan(self.leaf_values).any())
+            self.forest.emit_tree(gen, t, fields, lambda g, leaf, v=v: on_leaf(g, leaf, v))
+        # a null leaf reached only through a missing value of a field that cannot be missing
+        # is never emitted, so the sum needs no missing check
+        nullable = bool(np.isnan(np.asarray(emitted)).any())
         c = self.combiner
         if c.float_sum and not nullable and self.method == "sum":
             return ScalarResult(gen.assign(
