@@ -16,6 +16,7 @@ from pmmlserve.scoring._codegen import Codegen
 from pmmlserve.scoring._scope import BatchContext, FieldInfo, NamedField, Node, Scope
 from pmmlserve.scoring._values import (
     check_supported,
+    isin,
     f32,
     is_numeric,
     missing_column,
@@ -592,11 +593,22 @@ class _Validity(Node):
 
     def batch(self, ctx: BatchContext) -> np.ndarray:
         col = self.inner.batch(ctx)
-        missing = missing_mask(col)
-        ok = np.array([self._valid(v) for v in col.tolist()], dtype=np.float64) \
-            if self.rules is not None else np.ones(ctx.n)
-        ok[missing] = np.nan
-        return ok
+        ok = np.ones(ctx.n, dtype=bool)
+        r = self.rules
+        if r is not None:
+            if r.invalid:
+                ok &= ~isin(col, r.invalid)
+            if r.valid is not None:
+                ok &= isin(col, r.valid)
+            if r.intervals:
+                inside = np.zeros(ctx.n, dtype=bool)
+                with np.errstate(invalid="ignore"):
+                    for test, _ in r.intervals:
+                        inside |= test(col)
+                ok &= inside
+        out = ok.astype(np.float64)
+        out[missing_mask(col)] = np.nan
+        return out
 
     def emit(self, gen: Codegen) -> str:
         v = gen.assign(self.inner.emit(gen))

@@ -211,14 +211,13 @@ class Forest:
 
         ``counter`` names a local incremented at each unknown branch taken.
         """
-        self._counter = counter
-        self._emit(gen, self.roots[t], fields, on_leaf, frozenset())
+        self._emit(gen, self.roots[t], fields, on_leaf, frozenset(), counter)
 
-    def _emit(self, gen: Codegen, node: IRNode, fields: dict, on_leaf, known: frozenset) -> None:
+    def _emit(self, gen: Codegen, node: IRNode, fields: dict, on_leaf, known: frozenset,
+              counter: Optional[str]) -> None:
         if isinstance(node, Leaf):
             on_leaf(gen, node)
             return
-        counter = getattr(self, "_counter", None)
         p = node.predicate
         if id(node) in self._generic:
             v = fields[id(p)]
@@ -241,7 +240,7 @@ class Forest:
             inner = known | {key} if key is not None else known
             with gen.block(f"if {v} is None"):
                 gen.line(f"{counter} += 1")
-                self._emit(gen, node.unknown, fields, on_leaf, known)
+                self._emit(gen, node.unknown, fields, on_leaf, known, counter)
             branches = [(f"elif {test}", node.yes, inner), ("else", node.no, inner)]
         elif node.unknown is node.yes:
             branches = [(f"if {v} is None or {test}", node.yes, known), ("else", node.no, known)]
@@ -254,9 +253,4 @@ class Forest:
                         (f"elif {test}", node.yes, inner), ("else", node.no, inner)]
         for header, child, k in branches:
             with gen.block(header):
-                self._emit(gen, child, fields, on_leaf, k)
-
-
-def leaf_table(leaves: list[Leaf], fn: Callable[[Optional[Leaf]], object], dtype) -> np.ndarray:
-    """An array of ``fn(leaf)`` over a forest's leaves (for gathering leaf payloads)."""
-    return np.array([fn(leaf) for leaf in leaves], dtype=dtype)
+                self._emit(gen, child, fields, on_leaf, k, counter)

@@ -132,7 +132,7 @@ def _info(rules: FieldRules) -> FieldInfo:
 # --------------------------------------------------------------------------- batch
 
 
-def _treat_batch(col: np.ndarray, bad: np.ndarray, rules: FieldRules, row_offset: int = 0) -> np.ndarray:
+def _treat_batch(col: np.ndarray, bad: np.ndarray, rules: FieldRules) -> np.ndarray:
     """Apply validity, outlier, invalid and missing value rules to a converted column."""
     missing = missing_mask(col) & ~bad  # an unconvertible value is invalid, not missing
     if rules.missing:
@@ -156,7 +156,7 @@ def _treat_batch(col: np.ndarray, bad: np.ndarray, rules: FieldRules, row_offset
             row = int(np.flatnonzero(invalid)[0])
             raise EvaluationError("invalid value", field=rules.name,
                                   value=_show(col[row]) if not bad[row] else "unconvertible",
-                                  row=row + row_offset)
+                                  row=row)
         if t == "asMissing":
             missing = missing | invalid
         elif t == "asValue":
@@ -177,7 +177,7 @@ def _treat_batch(col: np.ndarray, bad: np.ndarray, rules: FieldRules, row_offset
     if missing.any() and rules.missing_is_error:
         row = int(np.flatnonzero(missing)[0])
         raise EvaluationError("missing value (missingValueTreatment is returnInvalid)",
-                              field=rules.name, row=row + row_offset)
+                              field=rules.name, row=row)
     if missing.any():
         col[missing] = rules.missing_replacement if rules.missing_replacement is not None else (
             np.nan if col.dtype != object else None)

@@ -13,7 +13,13 @@ from pmmlserve.pmml import _document as d
 from pmmlserve.scoring._codegen import Codegen
 from pmmlserve.scoring._expressions import cast, compile_derived_field, compile_expression
 from pmmlserve.scoring._prepare import TreatedNode, field_rules
-from pmmlserve.scoring._results import BatchResult, CompiledModel, ScalarResult
+from pmmlserve.scoring._results import (
+    BatchResult,
+    CompiledModel,
+    ScalarResult,
+    predicted_label,
+    scalar_argmax,
+)
 from pmmlserve.scoring._scope import BatchContext, FieldInfo, NamedField, Node, Scope
 from pmmlserve.scoring._tree import LabelSpec
 from pmmlserve.scoring._values import f32, is_numeric, parse_constant
@@ -189,7 +195,6 @@ class Unit:
                         result.value = result.value.copy()
                         result.value[none] = max(priors, key=priors.get)
             if result.probabilities is not None and _all_none(result.value):
-                from pmmlserve.scoring._results import predicted_label
                 result.value = predicted_label(result.probabilities, self.kernel.labels, ctx.n)
         outputs: dict[str, np.ndarray] = {}
         ctx.cache[key] = (result, outputs)
@@ -267,7 +272,6 @@ class Unit:
                     if result.value != "None":
                         gen.line(f"{result.value} = {gen.const(max(priors, key=priors.get))}")
             if result.probabilities and result.value == "None":
-                from pmmlserve.scoring._results import scalar_argmax
                 d_ = "{" + ", ".join(f"{gen.const(l)}: {v}" for l, v in
                                      result.probabilities.items()) + "}"
                 result.value = gen.assign(f"{gen.const(scalar_argmax, 'argmax')}({d_})", "lbl")

@@ -172,3 +172,44 @@ def test_a_forked_child_scores_with_the_parents_model(model):
 
 def test_repr_names_the_model(model):
     assert "RegressionModel" in repr(model) and "probability(1)" in repr(model)
+
+
+VALIDITY_DOC = """<?xml version="1.0"?>
+<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">
+  <Header/>
+  <DataDictionary>
+    <DataField name="c" optype="categorical" dataType="string"><Value value="a"/><Value value="b"/></DataField>
+    <DataField name="x" optype="continuous" dataType="double"><Interval closure="closedClosed" leftMargin="0" rightMargin="10"/></DataField>
+    <DataField name="y" optype="continuous" dataType="double"/>
+  </DataDictionary>
+  <RegressionModel functionName="regression">
+    <MiningSchema>
+      <MiningField name="c" invalidValueTreatment="asIs"/>
+      <MiningField name="x" invalidValueTreatment="asIs"/>
+      <MiningField name="y" usageType="target"/>
+    </MiningSchema>
+    <Output>
+      <OutputField name="c_ok" optype="categorical" dataType="boolean" feature="transformedValue">
+        <Apply function="isValid"><FieldRef field="c"/></Apply>
+      </OutputField>
+      <OutputField name="x_bad" optype="categorical" dataType="boolean" feature="transformedValue">
+        <Apply function="isNotValid"><FieldRef field="x"/></Apply>
+      </OutputField>
+    </Output>
+    <RegressionTable intercept="1"/>
+  </RegressionModel>
+</PMML>
+"""
+
+
+def test_is_valid_follows_the_data_dictionary_on_both_paths():
+    # Spec: a value outside the declared Values/Intervals is invalid (kept as is here);
+    # a missing value is neither valid nor invalid, so both functions return false.
+    model = pmmlserve.load(VALIDITY_DOC)
+    records = [{"c": "a", "x": 5.0}, {"c": "zz", "x": 11.0}, {"c": None, "x": None}]
+    expected = [(True, False), (False, True), (False, False)]
+    batch = model.predict(pd.DataFrame(records))
+    for i, (rec, (c_ok, x_bad)) in enumerate(zip(records, expected)):
+        one = model.predict_one(rec)
+        assert (one["c_ok"], one["x_bad"]) == (c_ok, x_bad)
+        assert (bool(batch["c_ok"].iloc[i]), bool(batch["x_bad"].iloc[i])) == (c_ok, x_bad)

@@ -11,10 +11,3 @@ def test_supported_pmml_page_is_current():
     assert DOC.read_text() == render_markdown(), (
         "docs/supported-pmml.md is stale: run `python -m pmmlserve.scoring._support > "
         "docs/supported-pmml.md`")
-
-
-def test_every_listed_function_is_really_supported():
-    from pmmlserve.scoring import _functions
-
-    for name in _functions.BUILTINS:
-        assert _functions.lookup(name).name == name
