@@ -8,6 +8,7 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
+from pmmlserve.scoring._bitforest import BitKernel
 from pmmlserve.scoring._codegen import Codegen
 from pmmlserve.scoring._predicates import Comparison, Membership
 from pmmlserve.scoring._scope import BatchContext, NamedField
@@ -113,29 +114,45 @@ class Forest:
             if key[0] == "set" else None for key in self._features]
         self.root_index = np.array([index[id(r)] for r in roots], dtype=np.intp)
         self.depth = max((depth(r) for r in roots), default=0)
+        self._group = {k: g for g, k in enumerate(self._vocab)}
+        self._bits = BitKernel.build(
+            self.root_index, child, unk, feat, thr, len(self.leaves),
+            {j: (self._group[id(key[1])], self._members[j])
+             for j, key in enumerate(self._features) if key[0] == "set"})
 
     # ------------------------------------------------------------------ batch
-    def _matrix(self, ctx: BatchContext) -> np.ndarray:
-        # column-major: each feature column is written contiguously
-        X = np.empty((ctx.n, max(len(self._features), 1)), order="F")
+    def _columns(self, ctx: BatchContext) -> tuple[dict, dict]:
+        """Feature columns (numbers, NaN = missing) and codes of the set-tested fields
+        (positions in the field's vocabulary, its length for any other value, -1 = missing)."""
+        numbers: dict[int, np.ndarray] = {}
         codes: dict[int, np.ndarray] = {}
         for j, key in enumerate(self._features):
             kind, obj = key[0], key[1]
             if kind == "num":
-                X[:, j] = obj.batch(ctx)
+                numbers[j] = np.asarray(obj.batch(ctx), dtype=np.float64)
             elif kind == "set":
-                c = codes.get(id(obj))
-                if c is None:
+                g = self._group[id(obj)]
+                if g not in codes:
                     col = obj.batch(ctx)
-                    c = self._vocab[id(obj)].get_indexer(pd.Index(col, dtype=object, copy=False))
-                    c[c < 0] = len(self._vocab[id(obj)])  # values outside every set
-                    c = np.where(pd.isna(col), -1, c)
-                    codes[id(obj)] = c
-                X[:, j] = self._members[j].take(c)
+                    vocab = self._vocab[id(obj)]
+                    c = vocab.get_indexer(pd.Index(col, dtype=object, copy=False))
+                    c[c < 0] = len(vocab)  # values outside every set
+                    c[pd.isna(col)] = -1
+                    codes[g] = c
             else:
                 v = obj.batch(ctx).astype(np.float64)
                 v[v < 0] = np.nan
-                X[:, j] = v
+                numbers[j] = v
+        return numbers, codes
+
+    def _matrix(self, numbers: dict, codes: dict, n: int) -> np.ndarray:
+        # column-major: each feature column is written contiguously
+        X = np.empty((n, max(len(self._features), 1)), order="F")
+        for j, key in enumerate(self._features):
+            if key[0] == "set":
+                X[:, j] = self._members[j].take(codes[self._group[id(key[1])]])
+            else:
+                X[:, j] = numbers[j]
         return X
 
     def leaf_indices(self, ctx: BatchContext, count_unknown: bool = False):
@@ -144,7 +161,10 @@ class Forest:
         With ``count_unknown``, also return how many decisions each row passed through its
         unknown branch (a defaultChild tree's missingValuePenalty applies once per step).
         """
-        X = self._matrix(ctx)
+        numbers, codes = self._columns(ctx)
+        if self._bits is not None and not count_unknown:
+            return self._bits.leaf_indices(numbers, codes, ctx.n)
+        X = self._matrix(numbers, codes, ctx.n)
         has_nan = bool(np.isnan(X).any())
         T = len(self.roots)
         idx = np.empty((ctx.n, T), dtype=np.intp)

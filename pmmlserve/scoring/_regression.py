@@ -23,24 +23,43 @@ def _erf_cdf(y: float) -> float:
 
 
 def _logistic(y: float) -> float:
-    return 1.0 / (1.0 + math.exp(-y)) if y > -700 else 0.0
+    return 0.0 if y < -700 else 1.0 / (1.0 + math.exp(-y))
+
+
+def _exp(y: float) -> float:
+    return math.inf if y > 709.8 else math.exp(y)
+
+
+def _elementwise(scalar: Callable[[float], float]) -> Callable[[np.ndarray], np.ndarray]:
+    """The batch twin of a one-record link: the same C library call on every element.
+
+    numpy's own exp/atan (SIMD code on AVX-512 machines) can differ from the C library's in
+    the last bit, which would make ``predict`` and ``predict_one`` disagree on some records
+    (and depart from scikit-learn, whose ``expit`` calls the C library).
+    """
+    def batch(y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=np.float64)
+        flat = y.ravel().tolist()
+        return np.fromiter(map(scalar, flat), np.float64, len(flat)).reshape(y.shape)
+    return batch
+
+
+def _link(scalar: Callable[[float], float]) -> tuple[Callable, Callable]:
+    return scalar, _elementwise(scalar)
 
 
 #: inverse link functions: name -> (scalar, batch)
 LINKS: dict[str, tuple[Callable, Callable]] = {
-    "logit": (_logistic, lambda y: 1.0 / (1.0 + np.exp(-y))),
-    "softmax": (_logistic, lambda y: 1.0 / (1.0 + np.exp(-y))),
-    "exp": (math.exp, np.exp),
-    "probit": (_erf_cdf, lambda y: 0.5 * _erfc(-y / math.sqrt(2.0))),
-    "cloglog": (lambda y: 1.0 - math.exp(-math.exp(y)), lambda y: 1.0 - np.exp(-np.exp(y))),
-    "loglog": (lambda y: math.exp(-math.exp(-y)), lambda y: np.exp(-np.exp(-y))),
-    "cauchit": (lambda y: 0.5 + math.atan(y) / math.pi, lambda y: 0.5 + np.arctan(y) / np.pi),
+    "logit": _link(_logistic),
+    "softmax": _link(_logistic),
+    "exp": _link(_exp),
+    "probit": _link(_erf_cdf),
+    "cloglog": _link(lambda y: 1.0 - _exp(-_exp(y))),
+    "loglog": _link(lambda y: _exp(-_exp(-y))),
+    "cauchit": _link(lambda y: 0.5 + math.atan(y) / math.pi),
     "none": (lambda y: y, lambda y: y),
 }
-
-
-def _erfc(x: np.ndarray) -> np.ndarray:
-    return np.vectorize(math.erfc, otypes=[float])(x)
+_exp_batch = _elementwise(_exp)
 
 
 def apply_link_batch(name: str, y: np.ndarray) -> np.ndarray:
@@ -224,11 +243,11 @@ class RegressionKernel(CompiledModel):
         if m == "softmax":
             if xp == 1:
                 top = np.fmax.reduce(ys)
-                es = [np.exp(y - top) for y in ys]
+                es = [_exp_batch(y - top) for y in ys]
                 total = sum(es)
                 return [e / total for e in es]
             top = max(ys)
-            es = [math.exp(y - top) for y in ys]
+            es = [_exp(y - top) for y in ys]
             total = sum(es)
             return [e / total for e in es]
         if m == "simplemax":

@@ -1,0 +1,272 @@
+"""Bit-vector tree kernel: QuickScorer (Lucchese et al., SIGIR 2015) recast for numpy.
+
+Every leaf of a tree owns one bit of a word.  A decision whose outcome sends a record to one
+child rules out the leaves under its other children; AND-ing, over all decisions of a tree,
+the mask of the outcome each one takes leaves exactly one bit set: the reached leaf (for any
+other leaf, the lowest decision shared with the reached path ruled it out).  Since every
+decision of a :class:`~pmmlserve.scoring._forest.Forest` tests one input (``x <= t`` on a
+number, a set of a string field's codes), the AND of all decisions on one input depends only
+on where the value falls among that input's thresholds (or which code it has): a small table,
+built at load, indexed per batch by one ``searchsorted`` (or the codes) per input.  The batch
+then costs one gather-and-AND per input over a (rows, trees) array of words, whatever the
+depth of the trees — deep HistGradientBoosting / LightGBM trees included.
+
+Trees with more than 64 leaves, or whose lowered form shares a decision between two paths,
+keep the level-by-level kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+__all__ = ["BitKernel"]
+
+_MAX_LEAVES = 64
+_ALL = (1 << _MAX_LEAVES) - 1
+_CHUNK_BYTES = 4 << 20    # one chunk's tables, at most (trees are split into chunks)
+_BLOCK_BYTES = 256 << 10  # the (rows, trees) words of one row block
+
+_WORDS = ((8, np.uint8), (16, np.uint16), (32, np.uint32), (64, np.uint64))
+# trailing zeros of every byte value (bit 8 for 0, which never occurs)
+_CTZ8 = np.array([(v & -v).bit_length() - 1 if v else 8 for v in range(256)], dtype=np.intp)
+
+
+@dataclass(frozen=True)
+class _Input:
+    """One input of a chunk: a number column cut by ``thresholds``, or a column of codes.
+
+    ``table[r]`` is, per tree of the chunk, the AND of the masks of the outcomes every decision
+    on this input takes for a value of rank (or code) ``r``.
+    """
+
+    key: int                            # Forest feature index (numbers) or -1 - field group
+    thresholds: Optional[np.ndarray]    # sorted; None for codes
+    table: np.ndarray                   # (ranks or codes + missing, trees in chunk)
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    start: int
+    stop: int
+    inputs: tuple[_Input, ...]
+    leaf_of_slot: np.ndarray  # (trees, 64): Forest leaf position of each bit
+    dtype: type
+
+
+class BitKernel:
+    """Leaf positions of every row in every tree of a forest, by bit masks (see module doc)."""
+
+    def __init__(self, chunks: list[_Chunk], trees: int):
+        self._chunks = chunks
+        self._trees = trees
+
+    @classmethod
+    def build(cls, roots: np.ndarray, child: np.ndarray, unk: np.ndarray, feat: np.ndarray,
+              thr: np.ndarray, n_leaves: int, set_features: dict[int, tuple[int, np.ndarray]]
+              ) -> Optional["BitKernel"]:
+        """Compile the forest's parallel arrays, or return None if a tree does not fit.
+
+        Parameters
+        ----------
+        roots : node index of each tree's root.
+        child : ``child[2i]`` / ``child[2i + 1]``: decision ``i``'s child when ``x > thr[i]`` /
+            ``x <= thr[i]``; ``unk[i]`` when ``x`` is missing.  Nodes below ``n_leaves`` are leaves.
+        feat, thr : the input each decision tests and its threshold.
+        set_features : feature index -> (field group, outcome per code): for a set test on a
+            string field, 1.0 (in the set: the ``x > thr`` child), 0.0 or NaN per code of the
+            field's vocabulary (the last code is "missing").
+        """
+        trees = []  # per tree: (decisions, masks per outcome, leaf of each slot)
+        owner = np.full(len(feat), -1, dtype=np.intp)
+        for t, root in enumerate(roots.tolist()):
+            tree = _slots(int(root), child, unk, n_leaves)
+            if tree is None:
+                return None
+            decisions = tree[0]
+            if decisions and (owner[decisions] >= 0).any():
+                return None  # a decision shared between trees
+            owner[decisions] = t
+            trees.append(tree)
+        chunks = []
+        start = 0
+        while start < len(trees):
+            stop = _chunk_end(trees, start)
+            chunks.append(_chunk(trees, start, stop, feat, thr, set_features))
+            start = stop
+        return cls(chunks, len(trees))
+
+    def leaf_indices(self, numbers: dict[int, np.ndarray], codes: dict[int, np.ndarray],
+                     n: int) -> np.ndarray:
+        """Leaf positions, shape (n, trees).
+
+        ``numbers[j]`` is feature ``j``'s column (NaN = missing); ``codes[g]`` field group
+        ``g``'s codes (-1 = missing).
+        """
+        out = np.empty((n, self._trees), dtype=np.intp)
+        for chunk in self._chunks:
+            ranks = []
+            for inp in chunk.inputs:
+                if inp.thresholds is None:
+                    r = codes[-1 - inp.key].copy()
+                    r[r < 0] = len(inp.table) - 1
+                else:
+                    x = numbers[inp.key]
+                    r = np.searchsorted(inp.thresholds, x)
+                    r[np.isnan(x)] = len(inp.table) - 1
+                ranks.append(r)
+            width = chunk.stop - chunk.start
+            step = max(64, _BLOCK_BYTES // (width * np.dtype(chunk.dtype).itemsize))
+            base = np.arange(width, dtype=np.intp) * _MAX_LEAVES
+            for lo in range(0, n, step):
+                hi = min(lo + step, n)
+                words = None
+                for inp, r in zip(chunk.inputs, ranks):
+                    part = inp.table.take(r[lo:hi], axis=0)
+                    if words is None:
+                        words = part
+                    else:
+                        np.bitwise_and(words, part, out=words)
+                if words is None:  # trees that are single leaves
+                    words = np.ones((hi - lo, width), dtype=chunk.dtype)
+                slot = _lowest_bit(words)
+                slot += base
+                out[lo:hi, chunk.start:chunk.stop] = chunk.leaf_of_slot.take(slot)
+        return out
+
+
+def _lowest_bit(words: np.ndarray) -> np.ndarray:
+    """Index of the lowest set bit of each (non-zero) word."""
+    if words.dtype == np.uint8:
+        return _CTZ8.take(words)
+    low = words & (~words + words.dtype.type(1))  # two's complement: isolates the lowest bit
+    if words.dtype == np.uint64:
+        exp = low.astype(np.float64).view(np.int64) >> 52
+        return (exp - 1023).astype(np.intp)
+    exp = low.astype(np.float32).view(np.int32) >> 23  # exact: powers of two below 2**32
+    return (exp - 127).astype(np.intp)
+
+
+def _slots(root: int, child: np.ndarray, unk: np.ndarray, n_leaves: int):
+    """Number the leaf occurrences of one tree depth first.
+
+    Returns (decisions, masks, leaf of each slot) where ``masks[k]`` holds, for the k-th
+    decision, the word kept when ``x > t``, when ``x <= t`` and when ``x`` is missing (all
+    bits but those of the leaves under the children not taken); or None when the tree has
+    more than 64 leaves or reaches a decision twice.
+    """
+    leaf_of_slot: list[int] = []
+    decisions: list[int] = []
+    under: dict[int, dict[int, int]] = {}  # decision -> {child: bits of the leaves under it}
+
+    def visit(node: int) -> int:
+        if node < n_leaves:
+            leaf_of_slot.append(node)
+            return 1 << (len(leaf_of_slot) - 1)
+        if node in under:
+            raise _NotATree
+        bits: dict[int, int] = {}
+        under[node] = bits
+        decisions.append(node)
+        for c in (int(child[2 * node]), int(child[2 * node + 1]), int(unk[node])):
+            if c not in bits:
+                bits[c] = visit(c)
+        return sum(bits.values())
+
+    try:
+        visit(root)
+    except (_NotATree, RecursionError):
+        return None
+    if len(leaf_of_slot) > _MAX_LEAVES:
+        return None
+    masks = []
+    for i in decisions:
+        bits = under[i]
+        whole = sum(bits.values())
+        masks.append(tuple(~(whole & ~bits[int(c)]) & _ALL
+                           for c in (child[2 * i], child[2 * i + 1], unk[i])))
+    return decisions, masks, leaf_of_slot
+
+
+class _NotATree(Exception):
+    pass
+
+
+def _chunk_end(trees: list, start: int) -> int:
+    """First tree after ``start``'s chunk: as many trees as keep its tables within budget."""
+    decisions = 0
+    widest = 1
+    stop = start
+    while stop < len(trees):
+        d = decisions + len(trees[stop][0])
+        w = max(widest, _word(len(trees[stop][2]))[0] // 8)
+        if stop > start and (d + 16) * (stop + 1 - start) * w > _CHUNK_BYTES:
+            break
+        decisions, widest, stop = d, w, stop + 1
+    return stop
+
+
+def _word(leaves: int):
+    return next((bits, dtype) for bits, dtype in _WORDS if leaves <= bits)
+
+
+def _chunk(trees: list, start: int, stop: int, feat: np.ndarray, thr: np.ndarray,
+           set_features: dict) -> _Chunk:
+    width = stop - start
+    dtype = _word(max(len(t[2]) for t in trees[start:stop]))[1]
+    ones = dtype(np.iinfo(dtype).max)
+    leaf_of_slot = np.zeros((width, _MAX_LEAVES), dtype=np.intp)
+    dec, tau, masks = [], [], []
+    for k, (decisions, tree_masks, slots) in enumerate(trees[start:stop]):
+        leaf_of_slot[k, :len(slots)] = slots
+        dec.extend(decisions)
+        tau.extend([k] * len(decisions))
+        masks.extend(tree_masks)
+    dec_a = np.array(dec, dtype=np.intp)
+    tau_a = np.array(tau, dtype=np.intp)
+    m_all = np.array(masks, dtype=np.uint64).reshape(-1, 3).astype(dtype)  # gt, le, missing
+    keys = np.array([-1 - set_features[j][0] if j in set_features else j
+                     for j in feat[dec_a].tolist()], dtype=np.intp)
+    inputs = []
+    for key in np.unique(keys).tolist():
+        sel = np.flatnonzero(keys == key)
+        t, m = tau_a[sel], m_all[sel]
+        if key >= 0:
+            inputs.append(_number_input(key, thr[dec_a[sel]], t, m, width, ones))
+        else:
+            outcome = np.stack([set_features[j][1] for j in feat[dec_a[sel]].tolist()])
+            inputs.append(_code_input(key, outcome, t, m, width, ones))
+    return _Chunk(start, stop, tuple(inputs), leaf_of_slot, dtype)
+
+
+def _number_input(key: int, thresholds: np.ndarray, tau: np.ndarray, masks: np.ndarray,
+                  width: int, ones) -> _Input:
+    """Row r: decisions with the r smallest thresholds see ``x > t``, the others ``x <= t``;
+    the last row: every decision sees a missing value."""
+    order = np.argsort(thresholds, kind="stable")
+    t, tau, masks = thresholds[order], tau[order], masks[order]
+    m = len(t)
+    above = np.full((m + 1, width), ones)
+    above[np.arange(1, m + 1), tau] = masks[:, 0]
+    np.bitwise_and.accumulate(above, axis=0, out=above)
+    below = np.full((m + 1, width), ones)
+    below[np.arange(m), tau] = masks[:, 1]
+    below = np.bitwise_and.accumulate(below[::-1], axis=0)[::-1]
+    table = np.empty((m + 2, width), dtype=masks.dtype)
+    np.bitwise_and(above, below, out=table[:m + 1])
+    missing = np.full(width, ones)
+    np.bitwise_and.at(missing, tau, masks[:, 2])
+    table[m + 1] = missing
+    return _Input(key, np.ascontiguousarray(t), table)
+
+
+def _code_input(key: int, outcome: np.ndarray, tau: np.ndarray, masks: np.ndarray,
+                width: int, ones) -> _Input:
+    """Row c: every decision's outcome for code c (1.0 = in its set, 0.0 = not, NaN)."""
+    per_code = np.where(np.isnan(outcome), masks[:, 2:3],
+                        np.where(outcome > 0.5, masks[:, 0:1], masks[:, 1:2]))
+    table = np.full((width, outcome.shape[1]), ones)
+    np.bitwise_and.at(table, tau, per_code.astype(masks.dtype))
+    return _Input(key, None, np.ascontiguousarray(table.T))
