@@ -99,27 +99,24 @@ class BitKernel:
         return cls(chunks, len(trees))
 
     def leaf_indices(self, numbers: dict[int, np.ndarray], codes: dict[int, np.ndarray],
-                     n: int) -> np.ndarray:
-        """Leaf positions, shape (n, trees).
+                     n: int, values: Optional[np.ndarray] = None) -> np.ndarray:
+        """Leaf positions, shape (n, trees); with ``values`` (one per leaf position), the
+        reached leaves' values instead.
 
         ``numbers[j]`` is feature ``j``'s column (NaN = missing); ``codes[g]`` field group
         ``g``'s codes (-1 = missing).
         """
-        out = np.empty((n, self._trees), dtype=np.intp)
+        out = np.empty((n, self._trees), dtype=np.intp if values is None else values.dtype)
         for chunk in self._chunks:
-            ranks = []
-            for inp in chunk.inputs:
-                if inp.thresholds is None:
-                    r = codes[-1 - inp.key].copy()
-                    r[r < 0] = len(inp.table) - 1
-                else:
-                    x = numbers[inp.key]
-                    r = np.searchsorted(inp.thresholds, x)
-                    r[np.isnan(x)] = len(inp.table) - 1
-                ranks.append(r)
+            ranks = [_ranks(inp, numbers, codes) for inp in chunk.inputs]
             width = chunk.stop - chunk.start
+            per_slot = chunk.leaf_of_slot if values is None else values.take(chunk.leaf_of_slot)
+            if chunk.dtype == np.uint8:  # straight from the word: no bit scan
+                per_word, stride = per_slot.take(_CTZ8, axis=1).ravel(), 256
+            else:
+                per_word, stride = per_slot.ravel(), _MAX_LEAVES
+            base = np.arange(width, dtype=np.intp) * stride
             step = max(64, _BLOCK_BYTES // (width * np.dtype(chunk.dtype).itemsize))
-            base = np.arange(width, dtype=np.intp) * _MAX_LEAVES
             for lo in range(0, n, step):
                 hi = min(lo + step, n)
                 words = None
@@ -131,10 +128,22 @@ class BitKernel:
                         np.bitwise_and(words, part, out=words)
                 if words is None:  # trees that are single leaves
                     words = np.ones((hi - lo, width), dtype=chunk.dtype)
-                slot = _lowest_bit(words)
-                slot += base
-                out[lo:hi, chunk.start:chunk.stop] = chunk.leaf_of_slot.take(slot)
+                index = words.astype(np.intp) if chunk.dtype == np.uint8 else _lowest_bit(words)
+                index += base
+                per_word.take(index, out=out[lo:hi, chunk.start:chunk.stop])
         return out
+
+
+def _ranks(inp: _Input, numbers: dict, codes: dict) -> np.ndarray:
+    """Each row's row of ``inp.table``."""
+    if inp.thresholds is None:
+        r = codes[-1 - inp.key].copy()
+        r[r < 0] = len(inp.table) - 1
+        return r
+    x = numbers[inp.key]
+    r = np.searchsorted(inp.thresholds, x)
+    r[np.isnan(x)] = len(inp.table) - 1
+    return r
 
 
 def _lowest_bit(words: np.ndarray) -> np.ndarray:

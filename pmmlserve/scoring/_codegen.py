@@ -9,6 +9,7 @@ globals, never formatted into the source, so no document text ever becomes code.
 from __future__ import annotations
 
 import itertools
+import math
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -45,6 +46,15 @@ class Codegen:
             self.namespace[name] = value
             self._consts[key] = name
         return name
+
+    def literal(self, value: Any) -> str:
+        """``value`` as source: a finite float or an int as a literal (loaded as a constant,
+        faster than a global), anything else through :meth:`const`."""
+        if type(value) is float and math.isfinite(value):
+            return repr(value)
+        if type(value) is int:
+            return repr(value)
+        return self.const(value)
 
     # ------------------------------------------------------------------ statements
     def line(self, code: str) -> None:

@@ -155,6 +155,13 @@ class Forest:
                 X[:, j] = numbers[j]
         return X
 
+    def leaf_values(self, ctx: BatchContext, values: np.ndarray) -> np.ndarray:
+        """``values[leaf_indices(ctx)]``, without the intermediate positions where it can."""
+        if self._bits is not None:
+            numbers, codes = self._columns(ctx)
+            return self._bits.leaf_indices(numbers, codes, ctx.n, values)
+        return values[self.leaf_indices(ctx)]
+
     def leaf_indices(self, ctx: BatchContext, count_unknown: bool = False):
         """Positions in :attr:`leaves` reached by every row in every tree, shape (n, trees).
 
@@ -246,7 +253,7 @@ class Forest:
             key = None
         elif isinstance(p, Comparison):
             v = fields[id(p.field)]
-            test = f"{v} {_OPS[p.op]} {gen.const(p.value)}"
+            test = f"{v} {_OPS[p.op]} {gen.literal(p.value)}"
             nullable = p.field.info.nullable and id(p.field) not in known
             key = id(p.field)
         elif isinstance(p, Membership):

@@ -182,11 +182,13 @@ class MiningKernel(CompiledModel):
                                  float_sum=self.math_context == "float")
 
     def _forest_batch(self, ctx: BatchContext) -> BatchResult:
-        li = self.forest.leaf_indices(ctx)
-        return BatchResult(self.combiner.values(self.leaf_values[li]))
+        return BatchResult(self.combiner.values(self.forest.leaf_values(ctx, self.leaf_values)))
 
     def _forest_emit(self, gen: Codegen) -> ScalarResult:
         fields = self.forest.emit_fields(gen)
+        c = self.combiner
+        if not c.float_sum and self.treatment != "skipSegment":
+            return self._forest_emit_running_sum(gen, fields)
         names = []
         emitted: list[float] = []  # leaf values the generated code can actually reach
 
@@ -202,21 +204,35 @@ class MiningKernel(CompiledModel):
         # a null leaf reached only through a missing value of a field that cannot be missing
         # is never emitted, so the sum needs no missing check
         nullable = bool(np.isnan(np.asarray(emitted)).any())
-        c = self.combiner
         if c.float_sum and not nullable and self.method == "sum":
             return ScalarResult(gen.assign(
                 f"{gen.const(_f32_cumsum, 'f32sum')}([{', '.join(names)}])", "s"))
-        if c.float_sum or (nullable and self.treatment == "skipSegment"):
-            return ScalarResult(gen.assign(
-                f"{gen.const(c.one_value, 'agg')}(None, [{', '.join(names)}])", "s"))
-        terms = [f"{gen.const(w)} * {n}" if c.weighted else n for n, w in zip(names, c.weights)]
+        return ScalarResult(gen.assign(
+            f"{gen.const(c.one_value, 'agg')}(None, [{', '.join(names)}])", "s"))
+
+    def _forest_emit_running_sum(self, gen: Codegen, fields: dict) -> ScalarResult:
+        """Each tree adds its leaf (times its weight, rounded as JPMML rounds ``w * v``) to
+        one running total, in document order; a null leaf adds NaN, so the total is missing
+        when any tree's prediction is."""
+        c = self.combiner
+        total = gen.var("s")
+        nullable = False
+        for t in range(len(self.forest.roots)):
+            op = "=" if t == 0 else "+="
+            w = c.weights[t]
+
+            def on_leaf(g: Codegen, leaf, op=op, w=w) -> None:
+                nonlocal nullable
+                value = self.leaf_values[self._pos[id(leaf)]]
+                nullable = nullable or value != value
+                term = w * value if c.weighted else value
+                g.line(f"{total} {op} {g.literal(float(term))}")
+
+            self.forest.emit_tree(gen, t, fields, on_leaf)
         if nullable:
-            total = gen.assign(
-                f"(None if None in ({', '.join(names)},) else {' + '.join(terms)})", "s")
-        else:
-            total = gen.assign(" + ".join(terms), "s")
+            gen.line(f"{total} = None if {total} != {total} else {total}")
         if self.method == "average":
-            total = gen.assign(f"(None if {total} is None else {total} / {len(names)})", "s")
+            total = gen.assign(f"(None if {total} is None else {total} / {len(c.weights)})", "s")
         elif self.method == "weightedAverage":
             total = gen.assign(f"(None if {total} is None or {gen.const(c.weight_sum)} == 0 "
                                f"else {total} / {gen.const(c.weight_sum)})", "s")
@@ -371,16 +387,24 @@ class MiningKernel(CompiledModel):
         slots = {kind: {label: gen.var("sp") for label in labels}
                  for kind in ("probabilities", "confidence")}
         every = (value, entity, *(v for d in slots.values() for v in d.values()))
-        for v in every:
-            gen.line(f"{v} = None")
         order = [(i, s, "") for i, s in enumerate(segs)]
         if not first:
             order.reverse()
         elif self.treatment == "skipSegment":  # the first TRUE one with a prediction, else first
             order = [(i, s, f" and {s.result.value} is not None") for i, s, _ in order] + order
+        # a segment whose predicate is <True/> ends the chain of tests
+        always = next((k for k, (_, s, extra) in enumerate(order)
+                       if s.flag == "True" and not extra), None)
+        if always is None:
+            for v in every:
+                gen.line(f"{v} = None")
+        else:
+            order = order[:always + 1]
         keyword = "if"
-        for i, s, extra in order:
-            with gen.block(f"{keyword} {s.flag}{extra}"):
+        for k, (i, s, extra) in enumerate(order):
+            header = "if True" if k == always == 0 else \
+                "else" if k == always else f"{keyword} {s.flag}{extra}"
+            with gen.block(header):
                 gen.line(f"{value} = {s.result.value}")
                 for kind, targets in slots.items():
                     source = getattr(s.result, kind) or {}
@@ -392,7 +416,8 @@ class MiningKernel(CompiledModel):
             if first:
                 cond = f"{value} is None"
             else:
-                cond = " or ".join(f"({s.flag} and {s.result.value} is None)" for s in segs)
+                cond = " or ".join(f"{s.result.value} is None" if s.flag == "True" else
+                                   f"({s.flag} and {s.result.value} is None)" for s in segs)
             with gen.block(f"if {cond}"):
                 for v in every:
                     gen.line(f"{v} = None")

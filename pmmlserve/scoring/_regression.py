@@ -27,39 +27,49 @@ def _logistic(y: float) -> float:
 
 
 def _exp(y: float) -> float:
-    return math.inf if y > 709.8 else math.exp(y)
+    return math.inf if y > _EXP_MAX else math.exp(y)
 
 
-def _elementwise(scalar: Callable[[float], float]) -> Callable[[np.ndarray], np.ndarray]:
-    """The batch twin of a one-record link: the same C library call on every element.
+_EXP_MAX = 709.8  # math.exp overflows above log(DBL_MAX) = 709.78...
+
+
+def _libm(fn: Callable[[float], float]) -> Callable[[np.ndarray], np.ndarray]:
+    """``fn`` (a C library function from :mod:`math`) over an array, element by element.
 
     numpy's own exp/atan (SIMD code on AVX-512 machines) can differ from the C library's in
     the last bit, which would make ``predict`` and ``predict_one`` disagree on some records
-    (and depart from scikit-learn, whose ``expit`` calls the C library).
+    (and depart from scikit-learn, whose ``expit`` calls the C library).  The arithmetic
+    around these calls is IEEE and rounds alike in numpy and in Python.
     """
-    def batch(y: np.ndarray) -> np.ndarray:
-        y = np.asarray(y, dtype=np.float64)
-        flat = y.ravel().tolist()
-        return np.fromiter(map(scalar, flat), np.float64, len(flat)).reshape(y.shape)
+    def batch(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return np.fromiter(map(fn, x.ravel().tolist()), np.float64, x.size).reshape(x.shape)
     return batch
 
 
-def _link(scalar: Callable[[float], float]) -> tuple[Callable, Callable]:
-    return scalar, _elementwise(scalar)
+_atan, _erfc, _exp_finite = _libm(math.atan), _libm(math.erfc), _libm(math.exp)
 
 
-#: inverse link functions: name -> (scalar, batch)
+def _exp_batch(y: np.ndarray) -> np.ndarray:
+    y = np.asarray(y, dtype=np.float64)
+    return np.where(y > _EXP_MAX, np.inf, _exp_finite(np.minimum(y, _EXP_MAX)))
+
+
+def _logistic_batch(y: np.ndarray) -> np.ndarray:
+    return np.where(y < -700, 0.0, 1.0 / (1.0 + _exp_batch(-np.maximum(y, -700.0))))
+
+
+#: inverse link functions: name -> (scalar, batch); both round alike
 LINKS: dict[str, tuple[Callable, Callable]] = {
-    "logit": _link(_logistic),
-    "softmax": _link(_logistic),
-    "exp": _link(_exp),
-    "probit": _link(_erf_cdf),
-    "cloglog": _link(lambda y: 1.0 - _exp(-_exp(y))),
-    "loglog": _link(lambda y: _exp(-_exp(-y))),
-    "cauchit": _link(lambda y: 0.5 + math.atan(y) / math.pi),
+    "logit": (_logistic, _logistic_batch),
+    "softmax": (_logistic, _logistic_batch),
+    "exp": (_exp, _exp_batch),
+    "probit": (_erf_cdf, lambda y: 0.5 * _erfc(-y / math.sqrt(2.0))),
+    "cloglog": (lambda y: 1.0 - _exp(-_exp(y)), lambda y: 1.0 - _exp_batch(-_exp_batch(y))),
+    "loglog": (lambda y: _exp(-_exp(-y)), lambda y: _exp_batch(-_exp_batch(-y))),
+    "cauchit": (lambda y: 0.5 + math.atan(y) / math.pi, lambda y: 0.5 + _atan(y) / math.pi),
     "none": (lambda y: y, lambda y: y),
 }
-_exp_batch = _elementwise(_exp)
 
 
 def apply_link_batch(name: str, y: np.ndarray) -> np.ndarray:
@@ -291,6 +301,14 @@ class RegressionKernel(CompiledModel):
                 return ScalarResult(ys[0])
             fn = gen.const(self._scalar_link, "link")
             return ScalarResult(gen.assign(f"{fn}({ys[0]})", "y"))
+        m = "logit" if self._binary_softmax else self.method
+        if not self._f32 and len(ys) == 2 and m in LINKS and m not in ("softmax", "none"):
+            # the two-class case of _probabilities, inline (its links never raise)
+            none = " or ".join(f"{y} is None" for y in ys)
+            first = gen.assign(f"(None if {none} else {gen.const(LINKS[m][0], 'link')}({ys[0]}))",
+                               "p")
+            second = gen.assign(f"(None if {first} is None else 1.0 - {first})", "p")
+            return ScalarResult("None", dict(zip(self.labels, (first, second))))
         fn = gen.const(self._scalar_probabilities, "probs")
         out = gen.assign(f"{fn}({', '.join(ys)})", "ps")
         probs = {}

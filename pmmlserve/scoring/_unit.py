@@ -272,9 +272,7 @@ class Unit:
                     if result.value != "None":
                         gen.line(f"{result.value} = {gen.const(max(priors, key=priors.get))}")
             if result.probabilities and result.value == "None":
-                d_ = "{" + ", ".join(f"{gen.const(l)}: {v}" for l, v in
-                                     result.probabilities.items()) + "}"
-                result.value = gen.assign(f"{gen.const(scalar_argmax, 'argmax')}({d_})", "lbl")
+                result.value = gen.assign(_argmax_emit(gen, result.probabilities), "lbl")
         outputs = {}
         for of, nf in self.outputs:
             var = self._output_emit(gen, of, nf, result)
@@ -308,6 +306,17 @@ class Unit:
             return _round_emit(gen, f"{probs}.get({result.value})", nf.info.data_type)
         var = source.get(self._label(of))
         return _round_emit(gen, var if var is not None else "0.0", nf.info.data_type)
+
+
+def _argmax_emit(gen: Codegen, probabilities: dict) -> str:
+    """:func:`scalar_argmax` as an expression; inline for two classes (ties and NaN go to
+    the first, as its loop does)."""
+    if len(probabilities) == 2:
+        (l0, p0), (l1, p1) = probabilities.items()
+        return (f"({gen.const(l1)} if {p1} is not None and ({p0} is None or {p1} > {p0}) "
+                f"else ({gen.const(l0)} if {p0} is not None else None))")
+    d_ = "{" + ", ".join(f"{gen.const(l)}: {v}" for l, v in probabilities.items()) + "}"
+    return f"{gen.const(scalar_argmax, 'argmax')}({d_})"
 
 
 def _all_none(col: np.ndarray) -> bool:
