@@ -481,14 +481,19 @@ _PREDICATES = frozenset(PREDICATE_ELEMENTS)
 
 
 def _tree_node(e: etree._Element) -> d.TreeNode:
-    # one pass over the children: trees are most of a large document
+    # one pass over the children, names looked up inline: trees are most of a large document
     predicate = None
     children = []
     distributions = []
     for c in e:
-        name = _local(c)
+        name = _LOCAL_NAMES.get(c.tag) or _local(c)
         if name == "Node":
             children.append(_tree_node(c))
+        elif name == "SimplePredicate" and predicate is None:
+            field, op = c.get("field"), c.get("operator")
+            if field is None or op is None:
+                _require(c, "operator" if field is not None else "field")
+            predicate = d.SimplePredicate(field, op, c.get("value"), c.sourceline)
         elif name == "ScoreDistribution":
             distributions.append(d.ScoreDistribution(
                 _require(c, "value"), _number(c, "recordCount", required=True),
@@ -500,15 +505,16 @@ def _tree_node(e: etree._Element) -> d.TreeNode:
             raise _unsupported(c, f"<{name}> inside a tree Node is not supported")
     if predicate is None:
         raise InvalidMarkupError("a predicate is required", element="Node", line=e.sourceline)
+    get = e.get
     return d.TreeNode(
-        predicate=predicate,
-        children=tuple(children),
-        score=e.get("score"),
-        id=e.get("id"),
-        record_count=_number(e, "recordCount"),
-        default_child=e.get("defaultChild"),
-        distributions=tuple(distributions),
-        line=e.sourceline,
+        predicate,
+        tuple(children),
+        get("score"),
+        get("id"),
+        None if get("recordCount") is None else _number(e, "recordCount"),
+        get("defaultChild"),
+        tuple(distributions),
+        e.sourceline,
     )
 
 

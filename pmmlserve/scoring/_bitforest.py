@@ -81,8 +81,9 @@ class BitKernel:
         """
         trees = []  # per tree: (decisions, masks per outcome, leaf of each slot)
         owner = np.full(len(feat), -1, dtype=np.intp)
+        child_list, unk_list = child.tolist(), unk.tolist()  # Python ints: fast to index
         for t, root in enumerate(roots.tolist()):
-            tree = _slots(int(root), child, unk, n_leaves)
+            tree = _slots(root, child_list, unk_list, n_leaves)
             if tree is None:
                 return None
             decisions = tree[0]
@@ -158,7 +159,7 @@ def _lowest_bit(words: np.ndarray) -> np.ndarray:
     return (exp - 127).astype(np.intp)
 
 
-def _slots(root: int, child: np.ndarray, unk: np.ndarray, n_leaves: int):
+def _slots(root: int, child: list, unk: list, n_leaves: int):
     """Number the leaf occurrences of one tree depth first.
 
     Returns (decisions, masks, leaf of each slot) where ``masks[k]`` holds, for the k-th
@@ -179,7 +180,7 @@ def _slots(root: int, child: np.ndarray, unk: np.ndarray, n_leaves: int):
         bits: dict[int, int] = {}
         under[node] = bits
         decisions.append(node)
-        for c in (int(child[2 * node]), int(child[2 * node + 1]), int(unk[node])):
+        for c in (child[2 * node], child[2 * node + 1], unk[node]):
             if c not in bits:
                 bits[c] = visit(c)
         return sum(bits.values())
@@ -194,7 +195,7 @@ def _slots(root: int, child: np.ndarray, unk: np.ndarray, n_leaves: int):
     for i in decisions:
         bits = under[i]
         whole = sum(bits.values())
-        masks.append(tuple(~(whole & ~bits[int(c)]) & _ALL
+        masks.append(tuple(~(whole & ~bits[c]) & _ALL
                            for c in (child[2 * i], child[2 * i + 1], unk[i])))
     return decisions, masks, leaf_of_slot
 

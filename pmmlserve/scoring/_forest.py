@@ -3,6 +3,7 @@ trees at once, treelite-style), and as generated nested ``if`` statements for on
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Optional
 
 import numpy as np
@@ -12,7 +13,7 @@ from pmmlserve.scoring._bitforest import BitKernel
 from pmmlserve.scoring._codegen import Codegen
 from pmmlserve.scoring._predicates import Comparison, Membership
 from pmmlserve.scoring._scope import BatchContext, NamedField
-from pmmlserve.scoring._treeir import Decision, IRNode, Leaf, depth, iter_nodes
+from pmmlserve.scoring._treeir import Decision, IRNode, Leaf, depth
 from pmmlserve.scoring._values import is_numeric
 
 __all__ = ["Forest"]
@@ -21,6 +22,10 @@ _BLOCK = 1 << 16  # rows x trees per block of the batch kernel
 
 _OPS = {"lessOrEqual": "<=", "lessThan": "<", "greaterThan": ">", "greaterOrEqual": ">=",
         "equal": "==", "notEqual": "!="}
+_NEGATED = {"lessOrEqual": ">", "lessThan": ">=", "greaterThan": "<=", "greaterOrEqual": "<"}
+# trees up to this many decisions deep are written as one expression: Python allows 200
+# nested parentheses, and a decision with a separate missing branch takes two
+_EXPRESSION_DEPTH = 64
 
 
 class Forest:
@@ -39,18 +44,28 @@ class Forest:
     def __init__(self, roots: list[IRNode]):
         self.roots = roots
         nodes: list[IRNode] = []
+        #: per leaf, the first tree that reaches it
+        self.leaf_trees: list[int] = []
         seen: set[int] = set()
-        for root in roots:
-            for node in iter_nodes(root):
-                if id(node) not in seen:
-                    seen.add(id(node))
-                    nodes.append(node)
-        self.leaves = [n for n in nodes if isinstance(n, Leaf)]
-        leaf_pos = {id(leaf): i for i, leaf in enumerate(self.leaves)}
+        for t, root in enumerate(roots):  # each distinct node once, parents before children
+            stack = [root]
+            while stack:
+                node = stack.pop()
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+                nodes.append(node)
+                if type(node) is Decision:
+                    stack += (node.unknown, node.no, node.yes)
+                else:
+                    self.leaf_trees.append(t)
+        self.leaves: list[Leaf] = []
+        decisions: list[Decision] = []
+        for node in nodes:
+            (self.leaves if type(node) is Leaf else decisions).append(node)
         # Leaves first, so that a node index below len(leaves) is its leaf position.
-        order = self.leaves + [n for n in nodes if isinstance(n, Decision)]
-        index = {id(n): i for i, n in enumerate(order)}
-        assert all(index[id(leaf)] == leaf_pos[id(leaf)] for leaf in self.leaves)
+        n_leaves, m = len(self.leaves), len(nodes)
+        index = {id(n): i for i, n in enumerate(self.leaves + decisions)}
         # Every decision becomes "x <= threshold" on one column of a feature matrix:
         #   x <  t  is  x <= nextafter(t, -inf);  x > t / x >= t swap the two children;
         #   a set test on a string field is a 0/1 indicator column of that set (<= 0.5 swapped);
@@ -58,48 +73,33 @@ class Forest:
         # Missing values (NaN) follow the decision's "unknown" child.
         self._features: list[tuple] = []  # ("num", field) | ("set", field, values) | ("pred", p)
         self._generic: set[int] = set()   # decisions the generated code tests as predicates
-        feature_index: dict[tuple, int] = {}
-        m = len(order)
-        feat = np.zeros(m, np.intp)
-        thr = np.full(m, np.inf)
-        child = np.repeat(np.arange(m, dtype=np.intp), 2)  # [2i] = FALSE child, [2i+1] = TRUE
-        unk = np.arange(m, dtype=np.intp)
-
-        def feature(key: tuple, ident: tuple) -> int:
-            if ident not in feature_index:
-                feature_index[ident] = len(self._features)
-                self._features.append(key)
-            return feature_index[ident]
-
-        for i, node in enumerate(order):
-            if isinstance(node, Leaf):
-                continue
+        self._feature_index: dict[tuple, int] = {}
+        tests: dict[int, tuple] = {}  # per distinct predicate: (feature, threshold, swap)
+        feat, thr, le_child, gt_child, unk = [], [], [], [], []
+        for node in decisions:
             p = node.predicate
-            if isinstance(p, Comparison) and p.op in _OPS and p.op not in ("equal", "notEqual") \
-                    and is_numeric(p.field.info.data_type):
-                feat[i] = feature(("num", p.field), ("num", id(p.field)))
-                t = float(p.value)
-                thr[i] = np.nextafter(t, -np.inf) if p.op in ("lessThan", "greaterOrEqual") else t
-                swap = p.op in ("greaterThan", "greaterOrEqual")
-            elif (isinstance(p, Membership) or (isinstance(p, Comparison) and p.op in
-                                                ("equal", "notEqual"))) \
-                    and not is_numeric(p.field.info.data_type):
-                values = p.values if isinstance(p, Membership) else frozenset([p.value])
-                feat[i] = feature(("set", p.field, values), ("set", id(p.field), values))
-                thr[i] = 0.5
-                negate = p.negate if isinstance(p, Membership) else p.op == "notEqual"
-                swap = not negate  # TRUE is the indicator 1.0 > 0.5
-            else:
+            test = tests.get(id(p))
+            if test is None:
+                test = tests[id(p)] = self._test_of(p)
+            j, t, swap = test
+            if self._features[j][0] == "pred":
                 self._generic.add(id(node))
-                feat[i] = feature(("pred", p), ("pred", id(p)))
-                thr[i] = 0.5
-                swap = True
-            true_child, false_child = index[id(node.yes)], index[id(node.no)]
-            le_child, gt_child = (false_child, true_child) if swap else (true_child, false_child)
-            child[2 * i], child[2 * i + 1] = gt_child, le_child
-            unk[i] = index[id(node.unknown)]
-        self.feat, self.thr, self.child, self.unk = feat, thr, child, unk
-        self._decision = np.array([isinstance(n, Decision) for n in order], dtype=bool)
+            yes, no = index[id(node.yes)], index[id(node.no)]
+            feat.append(j)
+            thr.append(t)
+            le_child.append(no if swap else yes)
+            gt_child.append(yes if swap else no)
+            unk.append(index[id(node.unknown)])
+        self.feat = np.zeros(m, np.intp)
+        self.thr = np.full(m, np.inf)
+        self.child = np.repeat(np.arange(m, dtype=np.intp), 2)  # [2i] FALSE child, [2i+1] TRUE
+        self.unk = np.arange(m, dtype=np.intp)
+        self.feat[n_leaves:] = feat
+        self.thr[n_leaves:] = thr
+        self.child[2 * n_leaves::2] = gt_child
+        self.child[2 * n_leaves + 1::2] = le_child
+        self.unk[n_leaves:] = unk
+        self._decision = np.arange(m) >= n_leaves
         # set tests on one field share one hash lookup per batch: codes into the field's
         # vocabulary, then one boolean table row per set
         self._vocab: dict[int, pd.Index] = {}
@@ -113,12 +113,40 @@ class Forest:
             np.append(self._vocab[id(key[1])].isin(list(key[2])).astype(np.float64), [0.0, np.nan])
             if key[0] == "set" else None for key in self._features]
         self.root_index = np.array([index[id(r)] for r in roots], dtype=np.intp)
-        self.depth = max((depth(r) for r in roots), default=0)
+        memo: dict = {}
+        depths = [depth(r, memo) for r in roots]
+        self.depth = max(depths, default=0)
+        self._expressions = [d <= _EXPRESSION_DEPTH for d in depths]
         self._group = {k: g for g, k in enumerate(self._vocab)}
         self._bits = BitKernel.build(
-            self.root_index, child, unk, feat, thr, len(self.leaves),
+            self.root_index, self.child, self.unk, self.feat, self.thr, n_leaves,
             {j: (self._group[id(key[1])], self._members[j])
              for j, key in enumerate(self._features) if key[0] == "set"})
+
+    def _feature(self, key: tuple, ident: tuple) -> int:
+        j = self._feature_index.get(ident)
+        if j is None:
+            j = self._feature_index[ident] = len(self._features)
+            self._features.append(key)
+        return j
+
+    def _test_of(self, p) -> tuple[int, float, bool]:
+        """(feature column, threshold, whether TRUE is the ``> threshold`` side) of ``p``."""
+        numeric = is_numeric(p.field.info.data_type) if hasattr(p, "field") else False
+        if type(p) is Comparison and numeric and p.op in _NEGATED:
+            t = float(p.value)
+            if p.op in ("lessThan", "greaterOrEqual"):
+                t = math.nextafter(t, -math.inf)
+            return (self._feature(("num", p.field), ("num", id(p.field))), t,
+                    p.op in ("greaterThan", "greaterOrEqual"))
+        if not numeric and (type(p) is Membership or (type(p) is Comparison
+                                                     and p.op in ("equal", "notEqual"))):
+            values = p.values if type(p) is Membership else frozenset([p.value])
+            negate = p.negate if type(p) is Membership else p.op == "notEqual"
+            # TRUE is the indicator 1.0 > 0.5
+            return self._feature(("set", p.field, values), ("set", id(p.field), values)), 0.5, \
+                not negate
+        return self._feature(("pred", p), ("pred", id(p))), 0.5, True
 
     # ------------------------------------------------------------------ batch
     def _columns(self, ctx: BatchContext) -> tuple[dict, dict]:
@@ -222,15 +250,35 @@ class Forest:
 
     # ------------------------------------------------------------------ one record
     def emit_fields(self, gen: Codegen) -> dict:
-        """Bind every value the trees test to a local (before any branch), return {id: var}."""
-        out = {}
+        """Bind every value the trees test to a local (before any branch), return {id: var}.
+
+        A nullable number compared by order also gets a NaN-for-missing twin (key
+        ``("nan", id)``), so that ``x is None or x <= t`` is written ``not q > t``.
+        """
+        out: dict = {}
+        nan = None
         for key in self._features:
             kind, obj = key[0], key[1]
             if kind == "pred":
                 out[id(obj)] = gen.assign(obj.emit(gen), "p")
             elif id(obj) not in out:
-                out[id(obj)] = obj.emit(gen)
+                v = out[id(obj)] = obj.emit(gen)
+                if kind == "num" and obj.info.nullable and any(self._expressions):
+                    nan = nan or gen.const(float("nan"), "nan")
+                    out[("nan", id(obj))] = gen.assign(f"({nan} if {v} is None else {v})", "q")
         return out
+
+    def tree_expression(self, gen: Codegen, t: int, fields: dict,
+                        leaf: Callable[[Leaf], str]) -> Optional[str]:
+        """Tree ``t`` as one conditional expression whose leaves are ``leaf(...)``, or ``None``
+        when the tree is too deep for that (then use :meth:`emit_tree`).
+
+        An expression compiles faster than the same tree as statements and runs a little
+        faster too.
+        """
+        if not self._expressions[t]:
+            return None
+        return self._expr(gen, self.roots[t], fields, leaf, frozenset())
 
     def emit_tree(self, gen: Codegen, t: int, fields: dict,
                   on_leaf: Callable[[Codegen, Leaf], None], counter: Optional[str] = None) -> None:
@@ -240,27 +288,55 @@ class Forest:
         """
         self._emit(gen, self.roots[t], fields, on_leaf, frozenset(), counter)
 
+    def _test(self, gen: Codegen, node: Decision, fields: dict, known: frozenset):
+        """(test, tested local, field key or None, whether the local can be missing)."""
+        p = node.predicate
+        if id(node) in self._generic:
+            v = fields[id(p)]
+            return v, v, None, True
+        cached = fields.get(("test", id(p)))  # trees share their predicates: write each once
+        if cached is None:
+            v = fields[id(p.field)]
+            if isinstance(p, Comparison):
+                value = gen.literal(p.value)
+                test = f"{v} {_OPS[p.op]} {value}"
+            else:
+                value = gen.const(p.values, "set")
+                test = f"{v} {'not in' if p.negate else 'in'} {value}"
+            cached = fields["test", id(p)] = (test, v, id(p.field), p.field.info.nullable, value)
+        test, v, key, nullable, _ = cached
+        return test, v, key, nullable and key not in known
+
+    def _expr(self, gen: Codegen, node: IRNode, fields: dict, leaf, known: frozenset) -> str:
+        if isinstance(node, Leaf):
+            return leaf(node)
+        test, v, key, nullable = self._test(gen, node, fields, known)
+        if nullable and node.unknown is not node.yes and node.unknown is not node.no:
+            inner = known | {key} if key is not None else known
+            return (f"({self._expr(gen, node.unknown, fields, leaf, known)} if {v} is None "
+                    f"else ({self._expr(gen, node.yes, fields, leaf, inner)} if {test} "
+                    f"else {self._expr(gen, node.no, fields, leaf, inner)}))")
+        if nullable:
+            p = node.predicate
+            q = fields.get(("nan", key))
+            if q is not None and isinstance(p, Comparison) and p.op in _NEGATED:
+                # NaN fails every ordering test: "not q > t" is TRUE for a missing q
+                value = fields["test", id(p)][4]
+                test = f"not {q} {_NEGATED[p.op]} {value}" if node.unknown is node.yes \
+                    else f"{q} {_OPS[p.op]} {value}"
+            elif node.unknown is node.yes:
+                test = f"{v} is None or {test}"
+            else:
+                test = f"{v} is not None and {test}"
+        return (f"({self._expr(gen, node.yes, fields, leaf, known)} if {test} "
+                f"else {self._expr(gen, node.no, fields, leaf, known)})")
+
     def _emit(self, gen: Codegen, node: IRNode, fields: dict, on_leaf, known: frozenset,
               counter: Optional[str]) -> None:
         if isinstance(node, Leaf):
             on_leaf(gen, node)
             return
-        p = node.predicate
-        if id(node) in self._generic:
-            v = fields[id(p)]
-            test = v
-            nullable = True
-            key = None
-        elif isinstance(p, Comparison):
-            v = fields[id(p.field)]
-            test = f"{v} {_OPS[p.op]} {gen.literal(p.value)}"
-            nullable = p.field.info.nullable and id(p.field) not in known
-            key = id(p.field)
-        elif isinstance(p, Membership):
-            v = fields[id(p.field)]
-            test = f"{v} {'not in' if p.negate else 'in'} {gen.const(p.values, 'set')}"
-            nullable = p.field.info.nullable and id(p.field) not in known
-            key = id(p.field)
+        test, v, key, nullable = self._test(gen, node, fields, known)
         if not nullable:
             branches = [(f"if {test}", node.yes, known), ("else", node.no, known)]
         elif counter is not None:

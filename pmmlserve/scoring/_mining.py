@@ -28,7 +28,7 @@ from pmmlserve.scoring._predicates import compile_predicate
 from pmmlserve.scoring._results import BatchResult, CompiledModel, ScalarResult
 from pmmlserve.scoring._scope import BatchContext, FieldInfo, NamedField, Node, Scope
 from pmmlserve.scoring._tree import LabelSpec, leaf_score
-from pmmlserve.scoring._treeir import iter_nodes, lower_tree
+from pmmlserve.scoring._treeir import lower_tree
 from pmmlserve.scoring._values import is_numeric
 
 __all__ = ["MiningKernel"]
@@ -167,15 +167,14 @@ class MiningKernel(CompiledModel):
 
     # ------------------------------------------------------------------ tree-ensemble fast path
     def _compile_forest(self, model: d.MiningModel, scope: Scope) -> None:
-        roots = [lower_tree(seg.model, scope)[0] for seg in model.segments]
+        predicates: dict = {}
+        roots = [lower_tree(seg.model, scope, predicates)[0] for seg in model.segments]
         self.forest = Forest(roots)
         # a tree's scores are float32 in its own float context; the sum is float32 in ours
-        context = {}
-        for root, seg in zip(roots, model.segments):
-            for node in iter_nodes(root):
-                context.setdefault(id(node), seg.model.common.math_context)
-        self.leaf_values = np.array([leaf_score(leaf, context[id(leaf)])
-                                     for leaf in self.forest.leaves])
+        contexts = [seg.model.common.math_context for seg in model.segments]
+        self.leaf_values = np.array([leaf_score(leaf, contexts[t])
+                                     for leaf, t in zip(self.forest.leaves,
+                                                        self.forest.leaf_trees)])
         self._pos = {id(leaf): i for i, leaf in enumerate(self.forest.leaves)}
         self.combiner = Combiner(self.method, self.weights, self.treatment,
                                  model.missing_threshold,
@@ -192,15 +191,21 @@ class MiningKernel(CompiledModel):
         names = []
         emitted: list[float] = []  # leaf values the generated code can actually reach
 
-        def on_leaf(g: Codegen, leaf, v: str) -> None:
+        def value_of(leaf) -> float:
             value = self.leaf_values[self._pos[id(leaf)]]
             emitted.append(value)
-            g.line(f"{v} = {_literal(g, value)}")
+            return value
 
         for t in range(len(self.forest.roots)):
             v = gen.var("tv")
             names.append(v)
-            self.forest.emit_tree(gen, t, fields, lambda g, leaf, v=v: on_leaf(g, leaf, v))
+            expr = self.forest.tree_expression(gen, t, fields,
+                                               lambda leaf: _literal(gen, value_of(leaf)))
+            if expr is not None:
+                gen.line(f"{v} = {expr}")
+            else:
+                self.forest.emit_tree(gen, t, fields, lambda g, leaf, v=v:
+                                      g.line(f"{v} = {_literal(g, value_of(leaf))}"))
         # a null leaf reached only through a missing value of a field that cannot be missing
         # is never emitted, so the sum needs no missing check
         nullable = bool(np.isnan(np.asarray(emitted)).any())
@@ -221,14 +226,18 @@ class MiningKernel(CompiledModel):
             op = "=" if t == 0 else "+="
             w = c.weights[t]
 
-            def on_leaf(g: Codegen, leaf, op=op, w=w) -> None:
+            def term(leaf, w=w) -> str:
                 nonlocal nullable
                 value = self.leaf_values[self._pos[id(leaf)]]
                 nullable = nullable or value != value
-                term = w * value if c.weighted else value
-                g.line(f"{total} {op} {g.literal(float(term))}")
+                return gen.literal(float(w * value if c.weighted else value))
 
-            self.forest.emit_tree(gen, t, fields, on_leaf)
+            expr = self.forest.tree_expression(gen, t, fields, term)
+            if expr is not None:
+                gen.line(f"{total} {op} {expr}")
+            else:
+                self.forest.emit_tree(gen, t, fields, lambda g, leaf, op=op, term=term:
+                                      g.line(f"{total} {op} {term(leaf)}"))
         if nullable:
             gen.line(f"{total} = None if {total} != {total} else {total}")
         if self.method == "average":

@@ -10,7 +10,7 @@ domain (``x <= t`` / ``x > t``), the second test is dropped, which keeps ``defau
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Union
 
 from pmmlserve.exceptions import InvalidMarkupError, UnsupportedMarkupError
@@ -23,10 +23,10 @@ from pmmlserve.scoring._predicates import (
 )
 from pmmlserve.scoring._scope import Scope
 
-__all__ = ["Leaf", "Decision", "lower_tree", "iter_nodes", "depth"]
+__all__ = ["Leaf", "Decision", "lower_tree", "depth"]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Leaf:
     """Where evaluation stops: a document node (its score), or ``None`` for a null prediction."""
 
@@ -34,13 +34,12 @@ class Leaf:
     entity_id: Optional[str] = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Decision:
     predicate: CompiledPredicate
     yes: "IRNode"
     no: "IRNode"
     unknown: "IRNode"
-    lines: list = field(default_factory=list)
 
 
 IRNode = Union[Leaf, Decision]
@@ -79,7 +78,7 @@ def complements(a: CompiledPredicate, b: CompiledPredicate) -> bool:
 
 
 class _Lowering:
-    def __init__(self, tree: d.TreeModel, scope: Scope):
+    def __init__(self, tree: d.TreeModel, scope: Scope, predicates: dict):
         if tree.missing_value_strategy not in _STRATEGIES:
             raise UnsupportedMarkupError(
                 f"missingValueStrategy={tree.missing_value_strategy!r} is not supported "
@@ -91,23 +90,27 @@ class _Lowering:
                 element="TreeModel", line=tree.common.line)
         self.tree = tree
         self.scope = scope
+        self.predicates = predicates
         self.strategy = tree.missing_value_strategy
         self.null = Leaf(None)
         self._built: dict[int, IRNode] = {}
-        self._ids: dict[int, str] = {}
-        self._number(tree.root, [0])
+        self._implicit: Optional[dict[int, str]] = None
 
-    def _number(self, node: d.TreeNode, counter: list) -> None:
-        # JPMML's implicit node ids: 1-based, depth-first, pre-order
-        counter[0] += 1
-        self._ids[id(node)] = node.id if node.id is not None else str(counter[0])
-        for child in node.children:
-            self._number(child, counter)
+    def _implicit_id(self, node: d.TreeNode) -> str:
+        """JPMML's id for a node without one: its 1-based depth-first pre-order position."""
+        if self._implicit is None:
+            self._implicit = {}
+            stack = [self.tree.root]
+            while stack:
+                n = stack.pop()
+                self._implicit[id(n)] = str(len(self._implicit) + 1)
+                stack.extend(reversed(n.children))
+        return self._implicit[id(node)]
 
     def leaf(self, node: d.TreeNode) -> IRNode:
         if node.score is None and not node.distributions:
             return self.null  # a node without a score cannot be "the last prediction"
-        return Leaf(node, self._ids[id(node)])
+        return Leaf(node, node.id if node.id is not None else self._implicit_id(node))
 
     def build(self, node: d.TreeNode) -> IRNode:
         key = id(node)
@@ -118,7 +121,7 @@ class _Lowering:
     def _build(self, node: d.TreeNode) -> IRNode:
         children = []
         for child in node.children:
-            pred = compile_predicate(child.predicate, self.scope)
+            pred = self.predicate(child.predicate)
             if pred.always is False:
                 continue
             children.append((child, pred))
@@ -127,6 +130,16 @@ class _Lowering:
         if not children:
             return self.leaf(node)
         return self._chain(node, children, 0)
+
+    def predicate(self, p: d.Predicate) -> CompiledPredicate:
+        # forests repeat their thresholds: compile each distinct simple test once
+        if type(p) is not d.SimplePredicate:
+            return compile_predicate(p, self.scope)
+        key = (p.field, p.operator, p.value)
+        compiled = self.predicates.get(key)
+        if compiled is None:
+            compiled = self.predicates[key] = compile_predicate(p, self.scope)
+        return compiled
 
     def _end(self, node: d.TreeNode) -> IRNode:
         if self.tree.no_true_child_strategy == "returnLastPrediction":
@@ -165,10 +178,14 @@ class _Lowering:
                                  f"{node.id!r}", element="Node", line=node.line)
 
 
-def lower_tree(tree: d.TreeModel, scope: Scope) -> tuple[IRNode, Leaf]:
-    """Lower a TreeModel to the binary IR; returns (root, the shared null-prediction leaf)."""
-    lowering = _Lowering(tree, scope)
-    root_pred = compile_predicate(tree.root.predicate, scope)
+def lower_tree(tree: d.TreeModel, scope: Scope,
+               predicates: Optional[dict] = None) -> tuple[IRNode, Leaf]:
+    """Lower a TreeModel to the binary IR; returns (root, the shared null-prediction leaf).
+
+    ``predicates`` memoises compiled simple predicates; trees lowered in one scope may share it.
+    """
+    lowering = _Lowering(tree, scope, {} if predicates is None else predicates)
+    root_pred = lowering.predicate(tree.root.predicate)
     root = lowering.build(tree.root)
     if root_pred.always is not True:
         # a root predicate other than True: FALSE/UNKNOWN at the root means no prediction
@@ -176,25 +193,9 @@ def lower_tree(tree: d.TreeModel, scope: Scope) -> tuple[IRNode, Leaf]:
     return root, lowering.null
 
 
-def iter_nodes(root: IRNode) -> list[IRNode]:
-    """All distinct IR nodes reachable from ``root`` (each once, parents before children)."""
-    seen: dict[int, IRNode] = {}
-    stack = [root]
-    order = []
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen[id(node)] = node
-        order.append(node)
-        if isinstance(node, Decision):
-            stack.extend((node.unknown, node.no, node.yes))
-    return order
-
-
-def depth(root: IRNode) -> int:
-    """Length of the longest decision path."""
-    memo: dict[int, int] = {}
+def depth(root: IRNode, memo: Optional[dict] = None) -> int:
+    """Length of the longest decision path (``memo`` may be shared by trees sharing nodes)."""
+    memo = {} if memo is None else memo
 
     def go(node: IRNode) -> int:
         if isinstance(node, Leaf):
