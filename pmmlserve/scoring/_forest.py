@@ -12,7 +12,7 @@ import pandas as pd
 from pmmlserve.scoring._bitforest import BitKernel
 from pmmlserve.scoring._codegen import Codegen
 from pmmlserve.scoring._predicates import Comparison, Membership
-from pmmlserve.scoring._scope import BatchContext, NamedField
+from pmmlserve.scoring._scope import BatchContext
 from pmmlserve.scoring._treeir import Decision, IRNode, Leaf, depth
 from pmmlserve.scoring._values import is_numeric
 

@@ -26,7 +26,6 @@ from pmmlserve.scoring._scope import BatchContext, NamedField, Scope
 from pmmlserve.scoring._tree import TreeKernel
 from pmmlserve.scoring._treewalk import WALKING_STRATEGIES, WalkingTreeKernel
 from pmmlserve.scoring._unit import Unit, compile_unit
-from pmmlserve.scoring._values import is_numeric
 
 __all__ = ["Model", "load"]
 

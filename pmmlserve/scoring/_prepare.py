@@ -11,8 +11,8 @@ import numpy as np
 from pmmlserve.exceptions import EvaluationError, InvalidMarkupError, UnsupportedMarkupError
 from pmmlserve.pmml import _document as d
 from pmmlserve.scoring._codegen import Codegen
-from pmmlserve.scoring._expressions import interval_test
-from pmmlserve.scoring._scope import BatchContext, FieldInfo, NamedField, Node
+from pmmlserve.scoring._transforms import interval_test
+from pmmlserve.scoring._scope import BatchContext, FieldInfo, Node
 from pmmlserve.scoring._values import (
     check_supported,
     is_missing_scalar,

@@ -12,7 +12,7 @@ from pmmlserve.exceptions import InvalidMarkupError, UnsupportedMarkupError
 from pmmlserve.pmml import _document as d
 from pmmlserve.scoring._codegen import Codegen
 from pmmlserve.scoring._results import BatchResult, CompiledModel, ScalarResult
-from pmmlserve.scoring._scope import BatchContext, NamedField, Scope
+from pmmlserve.scoring._scope import BatchContext, Scope
 from pmmlserve.scoring._values import f32, is_numeric, parse_constant
 
 __all__ = ["RegressionKernel", "LINKS", "apply_link_batch"]

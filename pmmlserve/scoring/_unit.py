@@ -11,7 +11,8 @@ import numpy as np
 from pmmlserve.exceptions import InvalidMarkupError, UnsupportedMarkupError
 from pmmlserve.pmml import _document as d
 from pmmlserve.scoring._codegen import Codegen
-from pmmlserve.scoring._expressions import cast, compile_derived_field, compile_expression
+from pmmlserve.scoring._conversions import cast
+from pmmlserve.scoring._expressions import compile_derived_field, compile_expression
 from pmmlserve.scoring._prepare import TreatedNode, field_rules
 from pmmlserve.scoring._results import (
     BatchResult,
