@@ -11,8 +11,18 @@ from typing import Callable, Optional
 
 from lxml import etree
 
-from pmmlserve.exceptions import InvalidMarkupError, UnsupportedMarkupError
+from pmmlserve.exceptions import InvalidMarkupError
 from pmmlserve.pmml import _document as d
+from pmmlserve.pmml._elements import (
+    LOCAL_NAMES,
+    bool_attribute,
+    child_named,
+    children_named,
+    local_name,
+    number,
+    require,
+    unsupported,
+)
 
 __all__ = ["read_document", "MODEL_ELEMENTS", "EXPRESSION_ELEMENTS", "PREDICATE_ELEMENTS"]
 
@@ -29,90 +39,27 @@ _ALL_MODELS = MODEL_ELEMENTS + (
 )
 
 
-_LOCAL_NAMES: dict[str, str] = {}
-
-
-def _local(element: etree._Element) -> str:
-    tag = element.tag
-    if not isinstance(tag, str):  # comments and processing instructions are removed already
-        return ""
-    name = _LOCAL_NAMES.get(tag)
-    if name is None:
-        name = _LOCAL_NAMES.setdefault(tag, tag.rsplit("}", 1)[-1])
-    return name
-
-
-def _children(element: etree._Element, *names: str) -> list[etree._Element]:
-    return [c for c in element if _local(c) in names]
-
-
-def _child(element: etree._Element, name: str) -> Optional[etree._Element]:
-    for c in element:
-        if _local(c) == name:
-            return c
-    return None
-
-
-def _require(element: etree._Element, attribute: str) -> str:
-    value = element.get(attribute)
-    if value is None:
-        raise InvalidMarkupError(
-            f"required attribute {attribute!r} is missing", element=_local(element),
-            line=element.sourceline,
-        )
-    return value
-
-
-def _number(element: etree._Element, attribute: str, default=None, *, required=False):
-    text = _require(element, attribute) if required else element.get(attribute)
-    if text is None:
-        return default
-    try:
-        return float(text)
-    except ValueError:
-        raise InvalidMarkupError(
-            f"attribute {attribute}={text!r} is not a number", element=_local(element),
-            line=element.sourceline,
-        ) from None
-
-
-def _unsupported(element: etree._Element, what: str | None = None) -> UnsupportedMarkupError:
-    name = _local(element)
-    return UnsupportedMarkupError(what or f"<{name}> is not supported", element=name,
-                                  line=element.sourceline)
-
-
-def _bool(element: etree._Element, attribute: str, default: bool) -> bool:
-    text = element.get(attribute)
-    if text is None:
-        return default
-    if text not in ("true", "false", "1", "0"):
-        raise InvalidMarkupError(f"attribute {attribute}={text!r} is not a boolean",
-                                 element=_local(element), line=element.sourceline)
-    return text in ("true", "1")
-
-
 # --------------------------------------------------------------------------- dictionary
 
 
 def _interval(e: etree._Element) -> d.Interval:
     return d.Interval(
-        closure=_require(e, "closure"),
-        left=_number(e, "leftMargin"),
-        right=_number(e, "rightMargin"),
+        closure=require(e, "closure"),
+        left=number(e, "leftMargin"),
+        right=number(e, "rightMargin"),
     )
 
 
 def _data_field(e: etree._Element) -> d.DataField:
     return d.DataField(
-        name=_require(e, "name"),
-        optype=_require(e, "optype"),
-        data_type=_require(e, "dataType"),
+        name=require(e, "name"),
+        optype=require(e, "optype"),
+        data_type=require(e, "dataType"),
         values=tuple(
-            d.Value(_require(v, "value"), v.get("property", "valid"), v.get("displayValue"))
-            for v in _children(e, "Value")
+            d.Value(require(v, "value"), v.get("property", "valid"), v.get("displayValue"))
+            for v in children_named(e, "Value")
         ),
-        intervals=tuple(_interval(i) for i in _children(e, "Interval")),
+        intervals=tuple(_interval(i) for i in children_named(e, "Interval")),
         display_name=e.get("displayName"),
         line=e.sourceline,
     )
@@ -121,8 +68,8 @@ def _data_field(e: etree._Element) -> d.DataField:
 def _header(e: Optional[etree._Element]) -> d.Header:
     if e is None:
         return d.Header()
-    app = _child(e, "Application")
-    ts = _child(e, "Timestamp")
+    app = child_named(e, "Application")
+    ts = child_named(e, "Timestamp")
     return d.Header(
         application_name=app.get("name") if app is not None else None,
         application_version=app.get("version") if app is not None else None,
@@ -136,26 +83,26 @@ def _header(e: Optional[etree._Element]) -> d.Header:
 
 
 def _expression(e: etree._Element) -> d.Expression:
-    name = _local(e)
+    name = local_name(e)
     reader = _EXPRESSIONS.get(name)
     if reader is None:
-        raise _unsupported(e, f"expression <{name}> is not supported")
+        raise unsupported(e, f"expression <{name}> is not supported")
     return reader(e)
 
 
 def _only_expression(parent: etree._Element) -> d.Expression:
-    found = [c for c in parent if _local(c) not in ("Extension", "")]
-    exprs = [c for c in found if _local(c) in EXPRESSION_ELEMENTS]
+    found = [c for c in parent if local_name(c) not in ("Extension", "")]
+    exprs = [c for c in found if local_name(c) in EXPRESSION_ELEMENTS]
     if len(found) != 1 or len(exprs) != 1:
         if found and not exprs:
-            raise _unsupported(found[0], f"expression <{_local(found[0])}> is not supported")
-        raise InvalidMarkupError("expected exactly one expression", element=_local(parent),
+            raise unsupported(found[0], f"expression <{local_name(found[0])}> is not supported")
+        raise InvalidMarkupError("expected exactly one expression", element=local_name(parent),
                                  line=parent.sourceline)
     return _expression(exprs[0])
 
 
 def _constant(e: etree._Element) -> d.Constant:
-    missing = _bool(e, "missing", False)
+    missing = bool_attribute(e, "missing", False)
     text = e.text
     return d.Constant(
         value=None if missing else (text.strip() if text is not None else ""),
@@ -167,7 +114,7 @@ def _constant(e: etree._Element) -> d.Constant:
 
 def _inline_table(e: etree._Element) -> d.InlineTable:
     rows = []
-    for row in _children(e, "row"):
+    for row in children_named(e, "row"):
         cells = {}
         for cell in row:
             if not isinstance(cell.tag, str):
@@ -183,36 +130,36 @@ def _inline_table(e: etree._Element) -> d.InlineTable:
 
 
 def _table(e: etree._Element) -> d.InlineTable:
-    table = _child(e, "InlineTable")
+    table = child_named(e, "InlineTable")
     if table is None:
-        if _child(e, "TableLocator") is not None:
-            raise _unsupported(_child(e, "TableLocator"), "<TableLocator> (external tables) is not supported")
-        raise InvalidMarkupError("an InlineTable is required", element=_local(e), line=e.sourceline)
+        if child_named(e, "TableLocator") is not None:
+            raise unsupported(child_named(e, "TableLocator"), "<TableLocator> (external tables) is not supported")
+        raise InvalidMarkupError("an InlineTable is required", element=local_name(e), line=e.sourceline)
     return _inline_table(table)
 
 
 _EXPRESSIONS: dict[str, Callable[[etree._Element], d.Expression]] = {
     "Constant": _constant,
-    "FieldRef": lambda e: d.FieldRef(_require(e, "field"), e.get("mapMissingTo"), e.sourceline),
+    "FieldRef": lambda e: d.FieldRef(require(e, "field"), e.get("mapMissingTo"), e.sourceline),
     "NormContinuous": lambda e: d.NormContinuous(
-        field=_require(e, "field"),
+        field=require(e, "field"),
         norms=tuple(
-            d.LinearNorm(_number(n, "orig", required=True), _number(n, "norm", required=True))
-            for n in _children(e, "LinearNorm")
+            d.LinearNorm(number(n, "orig", required=True), number(n, "norm", required=True))
+            for n in children_named(e, "LinearNorm")
         ),
         outliers=e.get("outliers", "asIs"),
-        map_missing_to=_number(e, "mapMissingTo"),
+        map_missing_to=number(e, "mapMissingTo"),
         line=e.sourceline,
     ),
     "NormDiscrete": lambda e: d.NormDiscrete(
-        field=_require(e, "field"), value=_require(e, "value"),
-        map_missing_to=_number(e, "mapMissingTo"), line=e.sourceline,
+        field=require(e, "field"), value=require(e, "value"),
+        map_missing_to=number(e, "mapMissingTo"), line=e.sourceline,
     ),
     "Discretize": lambda e: d.Discretize(
-        field=_require(e, "field"),
+        field=require(e, "field"),
         bins=tuple(
-            d.DiscretizeBin(_require(b, "binValue"), _interval(_child(b, "Interval")))
-            for b in _children(e, "DiscretizeBin")
+            d.DiscretizeBin(require(b, "binValue"), _interval(child_named(b, "Interval")))
+            for b in children_named(e, "DiscretizeBin")
         ),
         map_missing_to=e.get("mapMissingTo"),
         default_value=e.get("defaultValue"),
@@ -221,9 +168,9 @@ _EXPRESSIONS: dict[str, Callable[[etree._Element], d.Expression]] = {
     ),
     "MapValues": lambda e: d.MapValues(
         field_columns=tuple(
-            (_require(p, "field"), _require(p, "column")) for p in _children(e, "FieldColumnPair")
+            (require(p, "field"), require(p, "column")) for p in children_named(e, "FieldColumnPair")
         ),
-        output_column=_require(e, "outputColumn"),
+        output_column=require(e, "outputColumn"),
         table=_table(e),
         map_missing_to=e.get("mapMissingTo"),
         default_value=e.get("defaultValue"),
@@ -231,8 +178,8 @@ _EXPRESSIONS: dict[str, Callable[[etree._Element], d.Expression]] = {
         line=e.sourceline,
     ),
     "Apply": lambda e: d.Apply(
-        function=_require(e, "function"),
-        arguments=tuple(_expression(c) for c in e if _local(c) not in ("Extension", "")),
+        function=require(e, "function"),
+        arguments=tuple(_expression(c) for c in e if local_name(c) not in ("Extension", "")),
         map_missing_to=e.get("mapMissingTo"),
         default_value=e.get("defaultValue"),
         invalid_value_treatment=e.get("invalidValueTreatment", "returnInvalid"),
@@ -243,7 +190,7 @@ _EXPRESSIONS: dict[str, Callable[[etree._Element], d.Expression]] = {
 
 def _derived_field(e: etree._Element, *, named: bool = True) -> d.DerivedField:
     return d.DerivedField(
-        name=_require(e, "name") if named else (e.get("name") or ""),
+        name=require(e, "name") if named else (e.get("name") or ""),
         optype=e.get("optype"),
         data_type=e.get("dataType"),
         expression=_only_expression(e),
@@ -253,12 +200,12 @@ def _derived_field(e: etree._Element, *, named: bool = True) -> d.DerivedField:
 
 def _define_function(e: etree._Element) -> d.DefineFunction:
     return d.DefineFunction(
-        name=_require(e, "name"),
+        name=require(e, "name"),
         optype=e.get("optype"),
         data_type=e.get("dataType"),
         parameters=tuple(
-            d.ParameterField(_require(p, "name"), p.get("optype"), p.get("dataType"))
-            for p in _children(e, "ParameterField")
+            d.ParameterField(require(p, "name"), p.get("optype"), p.get("dataType"))
+            for p in children_named(e, "ParameterField")
         ),
         expression=_only_expression_skipping(e, "ParameterField"),
         line=e.sourceline,
@@ -266,9 +213,9 @@ def _define_function(e: etree._Element) -> d.DefineFunction:
 
 
 def _only_expression_skipping(e: etree._Element, skip: str) -> d.Expression:
-    exprs = [c for c in e if _local(c) not in (skip, "Extension", "")]
+    exprs = [c for c in e if local_name(c) not in (skip, "Extension", "")]
     if len(exprs) != 1:
-        raise InvalidMarkupError("expected exactly one expression", element=_local(e),
+        raise InvalidMarkupError("expected exactly one expression", element=local_name(e),
                                  line=e.sourceline)
     return _expression(exprs[0])
 
@@ -277,31 +224,31 @@ def _only_expression_skipping(e: etree._Element, skip: str) -> d.Expression:
 
 
 def _predicate(e: etree._Element) -> d.Predicate:
-    name = _local(e)
+    name = local_name(e)
     if name == "SimplePredicate":
-        return d.SimplePredicate(_require(e, "field"), _require(e, "operator"), e.get("value"),
+        return d.SimplePredicate(require(e, "field"), require(e, "operator"), e.get("value"),
                                  e.sourceline)
     if name == "SimpleSetPredicate":
-        array = _child(e, "Array")
+        array = child_named(e, "Array")
         if array is None:
             raise InvalidMarkupError("an Array is required", element=name, line=e.sourceline)
-        return d.SimpleSetPredicate(_require(e, "field"), _require(e, "booleanOperator"),
+        return d.SimpleSetPredicate(require(e, "field"), require(e, "booleanOperator"),
                                     tuple(_array_values(array)), e.sourceline)
     if name == "CompoundPredicate":
-        parts = tuple(_predicate(c) for c in e if _local(c) in PREDICATE_ELEMENTS)
-        return d.CompoundPredicate(_require(e, "booleanOperator"), parts, e.sourceline)
+        parts = tuple(_predicate(c) for c in e if local_name(c) in PREDICATE_ELEMENTS)
+        return d.CompoundPredicate(require(e, "booleanOperator"), parts, e.sourceline)
     if name == "True":
         return d.TruePredicate(e.sourceline)
     if name == "False":
         return d.FalsePredicate(e.sourceline)
-    raise _unsupported(e, f"predicate <{name}> is not supported")
+    raise unsupported(e, f"predicate <{name}> is not supported")
 
 
 def _find_predicate(e: etree._Element) -> d.Predicate:
     for c in e:
-        if _local(c) in PREDICATE_ELEMENTS:
+        if local_name(c) in PREDICATE_ELEMENTS:
             return _predicate(c)
-    raise InvalidMarkupError("a predicate is required", element=_local(e), line=e.sourceline)
+    raise InvalidMarkupError("a predicate is required", element=local_name(e), line=e.sourceline)
 
 
 def _array_values(array: etree._Element) -> list[str]:
@@ -337,7 +284,7 @@ def _mining_field(e: etree._Element) -> d.MiningField:
     if usage == "predicted":  # PMML 3.x spelling
         usage = "target"
     return d.MiningField(
-        name=_require(e, "name"),
+        name=require(e, "name"),
         usage_type=usage,
         optype=e.get("optype"),
         missing_value_replacement=e.get("missingValueReplacement"),
@@ -345,8 +292,8 @@ def _mining_field(e: etree._Element) -> d.MiningField:
         invalid_value_treatment=e.get("invalidValueTreatment", "returnInvalid"),
         invalid_value_replacement=e.get("invalidValueReplacement"),
         outliers=e.get("outliers", "asIs"),
-        low_value=_number(e, "lowValue"),
-        high_value=_number(e, "highValue"),
+        low_value=number(e, "lowValue"),
+        high_value=number(e, "highValue"),
         line=e.sourceline,
     )
 
@@ -356,35 +303,35 @@ def _target(e: etree._Element) -> d.Target:
         field=e.get("field"),
         optype=e.get("optype"),
         cast_integer=e.get("castInteger"),
-        min=_number(e, "min"),
-        max=_number(e, "max"),
-        rescale_factor=_number(e, "rescaleFactor", 1.0),
-        rescale_constant=_number(e, "rescaleConstant", 0.0),
+        min=number(e, "min"),
+        max=number(e, "max"),
+        rescale_factor=number(e, "rescaleFactor", 1.0),
+        rescale_constant=number(e, "rescaleConstant", 0.0),
         values=tuple(
             d.TargetValue(
-                v.get("value"), v.get("displayValue"), _number(v, "priorProbability"),
-                _number(v, "defaultValue"),
+                v.get("value"), v.get("displayValue"), number(v, "priorProbability"),
+                number(v, "defaultValue"),
             )
-            for v in _children(e, "TargetValue")
+            for v in children_named(e, "TargetValue")
         ),
         line=e.sourceline,
     )
 
 
 def _output_field(e: etree._Element) -> d.OutputField:
-    exprs = [c for c in e if _local(c) in EXPRESSION_ELEMENTS]
+    exprs = [c for c in e if local_name(c) in EXPRESSION_ELEMENTS]
     for c in e:
-        if _local(c) == "Decisions":
-            raise _unsupported(c)
+        if local_name(c) == "Decisions":
+            raise unsupported(c)
     rank = e.get("rank", "1")
     return d.OutputField(
-        name=_require(e, "name"),
+        name=require(e, "name"),
         feature=e.get("feature", "predictedValue"),
         data_type=e.get("dataType"),
         optype=e.get("optype"),
         target_field=e.get("targetField"),
         value=e.get("value"),
-        is_final_result=_bool(e, "isFinalResult", True),
+        is_final_result=bool_attribute(e, "isFinalResult", True),
         segment_id=e.get("segmentId"),
         rank=int(rank),
         expression=_expression(exprs[0]) if exprs else None,
@@ -394,49 +341,49 @@ def _output_field(e: etree._Element) -> d.OutputField:
 
 
 def _verification(e: etree._Element) -> d.ModelVerification:
-    fields_el = _child(e, "VerificationFields")
+    fields_el = child_named(e, "VerificationFields")
     fields = tuple(
         d.VerificationField(
-            field=_require(f, "field"),
-            column=f.get("column") or _require(f, "field"),
-            precision=_number(f, "precision", 1e-6),
-            zero_threshold=_number(f, "zeroThreshold", 1e-16),
+            field=require(f, "field"),
+            column=f.get("column") or require(f, "field"),
+            precision=number(f, "precision", 1e-6),
+            zero_threshold=number(f, "zeroThreshold", 1e-16),
         )
-        for f in (_children(fields_el, "VerificationField") if fields_el is not None else [])
+        for f in (children_named(fields_el, "VerificationField") if fields_el is not None else [])
     )
-    table = _inline_table(_child(e, "InlineTable")) if _child(e, "InlineTable") is not None \
+    table = _inline_table(child_named(e, "InlineTable")) if child_named(e, "InlineTable") is not None \
         else d.InlineTable(())
     return d.ModelVerification(fields, table.rows, e.sourceline)
 
 
 def _common(e: etree._Element) -> d.ModelCommon:
-    schema = _child(e, "MiningSchema")
+    schema = child_named(e, "MiningSchema")
     if schema is None:
-        raise InvalidMarkupError("a MiningSchema is required", element=_local(e), line=e.sourceline)
-    output = _child(e, "Output")
-    targets = _child(e, "Targets")
-    local = _child(e, "LocalTransformations")
-    verification = _child(e, "ModelVerification")
+        raise InvalidMarkupError("a MiningSchema is required", element=local_name(e), line=e.sourceline)
+    output = child_named(e, "Output")
+    targets = child_named(e, "Targets")
+    local = child_named(e, "LocalTransformations")
+    verification = child_named(e, "ModelVerification")
     context = e.get("x-mathContext", e.get("mathContext", "double"))
     if context not in ("double", "float"):
-        raise _unsupported(e, f"x-mathContext={context!r} is not supported")
-    function = _require(e, "functionName")
+        raise unsupported(e, f"x-mathContext={context!r} is not supported")
+    function = require(e, "functionName")
     if function not in ("regression", "classification", "mixed"):
-        raise _unsupported(e, f"functionName={function!r} is not supported")
+        raise unsupported(e, f"functionName={function!r} is not supported")
     return d.ModelCommon(
-        tag=_local(e),
+        tag=local_name(e),
         function_name=function,
-        mining_fields=tuple(_mining_field(m) for m in _children(schema, "MiningField")),
-        output_fields=tuple(_output_field(o) for o in _children(output, "OutputField"))
+        mining_fields=tuple(_mining_field(m) for m in children_named(schema, "MiningField")),
+        output_fields=tuple(_output_field(o) for o in children_named(output, "OutputField"))
         if output is not None else (),
-        targets=tuple(_target(t) for t in _children(targets, "Target")) if targets is not None else (),
-        local_fields=tuple(_derived_field(f) for f in _children(local, "DerivedField"))
+        targets=tuple(_target(t) for t in children_named(targets, "Target")) if targets is not None else (),
+        local_fields=tuple(_derived_field(f) for f in children_named(local, "DerivedField"))
         if local is not None else (),
         verification=_verification(verification) if verification is not None else None,
         model_name=e.get("modelName"),
         algorithm_name=e.get("algorithmName"),
         math_context=context,
-        is_scorable=_bool(e, "isScorable", True),
+        is_scorable=bool_attribute(e, "isScorable", True),
         line=e.sourceline,
     )
 
@@ -446,27 +393,27 @@ def _common(e: etree._Element) -> d.ModelCommon:
 
 def _regression_model(e: etree._Element) -> d.RegressionModel:
     tables = []
-    for t in _children(e, "RegressionTable"):
+    for t in children_named(e, "RegressionTable"):
         tables.append(d.RegressionTable(
-            intercept=_number(t, "intercept", required=True),
+            intercept=number(t, "intercept", required=True),
             target_category=t.get("targetCategory"),
             numeric=tuple(
-                d.NumericPredictor(_require(p, "name"), _number(p, "coefficient", required=True),
-                                   _number(p, "exponent", 1.0), p.sourceline)
-                for p in _children(t, "NumericPredictor")
+                d.NumericPredictor(require(p, "name"), number(p, "coefficient", required=True),
+                                   number(p, "exponent", 1.0), p.sourceline)
+                for p in children_named(t, "NumericPredictor")
             ),
             categorical=tuple(
-                d.CategoricalPredictor(_require(p, "name"), _require(p, "value"),
-                                       _number(p, "coefficient", required=True), p.sourceline)
-                for p in _children(t, "CategoricalPredictor")
+                d.CategoricalPredictor(require(p, "name"), require(p, "value"),
+                                       number(p, "coefficient", required=True), p.sourceline)
+                for p in children_named(t, "CategoricalPredictor")
             ),
             terms=tuple(
                 d.PredictorTerm(
-                    tuple(_require(f, "field") for f in _children(p, "FieldRef")),
-                    _number(p, "coefficient", required=True),
+                    tuple(require(f, "field") for f in children_named(p, "FieldRef")),
+                    number(p, "coefficient", required=True),
                     p.sourceline,
                 )
-                for p in _children(t, "PredictorTerm")
+                for p in children_named(t, "PredictorTerm")
             ),
         ))
     if not tables:
@@ -486,23 +433,23 @@ def _tree_node(e: etree._Element) -> d.TreeNode:
     children = []
     distributions = []
     for c in e:
-        name = _LOCAL_NAMES.get(c.tag) or _local(c)
+        name = LOCAL_NAMES.get(c.tag) or local_name(c)
         if name == "Node":
             children.append(_tree_node(c))
         elif name == "SimplePredicate" and predicate is None:
             field, op = c.get("field"), c.get("operator")
             if field is None or op is None:
-                _require(c, "operator" if field is not None else "field")
+                require(c, "operator" if field is not None else "field")
             predicate = d.SimplePredicate(field, op, c.get("value"), c.sourceline)
         elif name == "ScoreDistribution":
             distributions.append(d.ScoreDistribution(
-                _require(c, "value"), _number(c, "recordCount", required=True),
-                _number(c, "probability"), _number(c, "confidence")))
+                require(c, "value"), number(c, "recordCount", required=True),
+                number(c, "probability"), number(c, "confidence")))
         elif name in _PREDICATES:
             if predicate is None:
                 predicate = _predicate(c)
         elif name in _NODE_UNSUPPORTED:
-            raise _unsupported(c, f"<{name}> inside a tree Node is not supported")
+            raise unsupported(c, f"<{name}> inside a tree Node is not supported")
     if predicate is None:
         raise InvalidMarkupError("a predicate is required", element="Node", line=e.sourceline)
     get = e.get
@@ -511,7 +458,7 @@ def _tree_node(e: etree._Element) -> d.TreeNode:
         tuple(children),
         get("score"),
         get("id"),
-        None if get("recordCount") is None else _number(e, "recordCount"),
+        None if get("recordCount") is None else number(e, "recordCount"),
         get("defaultChild"),
         tuple(distributions),
         e.sourceline,
@@ -519,27 +466,27 @@ def _tree_node(e: etree._Element) -> d.TreeNode:
 
 
 def _tree_model(e: etree._Element) -> d.TreeModel:
-    root = _child(e, "Node")
+    root = child_named(e, "Node")
     if root is None:
         raise InvalidMarkupError("a root Node is required", element="TreeModel", line=e.sourceline)
     return d.TreeModel(
         common=_common(e),
         root=_tree_node(root),
         missing_value_strategy=e.get("missingValueStrategy", "none"),
-        missing_value_penalty=_number(e, "missingValuePenalty", 1.0),
+        missing_value_penalty=number(e, "missingValuePenalty", 1.0),
         no_true_child_strategy=e.get("noTrueChildStrategy", "returnNullPrediction"),
         split_characteristic=e.get("splitCharacteristic", "multiSplit"),
     )
 
 
 def _mining_model(e: etree._Element) -> d.MiningModel:
-    segmentation = _child(e, "Segmentation")
+    segmentation = child_named(e, "Segmentation")
     if segmentation is None:
         raise InvalidMarkupError("a Segmentation is required", element="MiningModel",
                                  line=e.sourceline)
     segments = []
-    for s in _children(segmentation, "Segment"):
-        inner = [c for c in s if _local(c) in _ALL_MODELS]
+    for s in children_named(segmentation, "Segment"):
+        inner = [c for c in s if local_name(c) in _ALL_MODELS]
         if len(inner) != 1:
             raise InvalidMarkupError("a Segment holds exactly one model", element="Segment",
                                      line=s.sourceline)
@@ -547,66 +494,66 @@ def _mining_model(e: etree._Element) -> d.MiningModel:
             predicate=_find_predicate(s),
             model=_model(inner[0]),
             id=s.get("id"),
-            weight=_number(s, "weight", 1.0),
+            weight=number(s, "weight", 1.0),
             line=s.sourceline,
         ))
     return d.MiningModel(
         common=_common(e),
-        method=_require(segmentation, "multipleModelMethod"),
+        method=require(segmentation, "multipleModelMethod"),
         segments=tuple(segments),
         missing_prediction_treatment=segmentation.get("missingPredictionTreatment", "continue"),
-        missing_threshold=_number(segmentation, "missingThreshold", 1.0),
+        missing_threshold=number(segmentation, "missingThreshold", 1.0),
     )
 
 
 def _neural_network(e: etree._Element) -> d.NeuralNetwork:
-    inputs_el = _child(e, "NeuralInputs")
-    outputs_el = _child(e, "NeuralOutputs")
+    inputs_el = child_named(e, "NeuralInputs")
+    outputs_el = child_named(e, "NeuralOutputs")
     if inputs_el is None or outputs_el is None:
         raise InvalidMarkupError("NeuralInputs and NeuralOutputs are required",
                                  element="NeuralNetwork", line=e.sourceline)
 
     def io_field(parent: etree._Element) -> d.DerivedField:
-        derived = _child(parent, "DerivedField")
+        derived = child_named(parent, "DerivedField")
         if derived is None:
-            raise InvalidMarkupError("a DerivedField is required", element=_local(parent),
+            raise InvalidMarkupError("a DerivedField is required", element=local_name(parent),
                                      line=parent.sourceline)
         return _derived_field(derived, named=False)
 
     layers = []
-    for layer in _children(e, "NeuralLayer"):
+    for layer in children_named(e, "NeuralLayer"):
         layers.append(d.NeuralLayer(
             neurons=tuple(
                 d.Neuron(
-                    id=_require(n, "id"),
-                    bias=_number(n, "bias", 0.0),
+                    id=require(n, "id"),
+                    bias=number(n, "bias", 0.0),
                     connections=tuple(
-                        d.Connection(_require(c, "from"), _number(c, "weight", required=True))
-                        for c in _children(n, "Con")
+                        d.Connection(require(c, "from"), number(c, "weight", required=True))
+                        for c in children_named(n, "Con")
                     ),
-                    width=_number(n, "width"),
-                    altitude=_number(n, "altitude"),
+                    width=number(n, "width"),
+                    altitude=number(n, "altitude"),
                 )
-                for n in _children(layer, "Neuron")
+                for n in children_named(layer, "Neuron")
             ),
             activation=layer.get("activationFunction"),
             normalization=layer.get("normalizationMethod"),
-            threshold=_number(layer, "threshold"),
-            width=_number(layer, "width"),
-            altitude=_number(layer, "altitude"),
+            threshold=number(layer, "threshold"),
+            width=number(layer, "width"),
+            altitude=number(layer, "altitude"),
         ))
     return d.NeuralNetwork(
         common=_common(e),
-        inputs=tuple(d.NeuralInput(_require(i, "id"), io_field(i))
-                     for i in _children(inputs_el, "NeuralInput")),
+        inputs=tuple(d.NeuralInput(require(i, "id"), io_field(i))
+                     for i in children_named(inputs_el, "NeuralInput")),
         layers=tuple(layers),
-        outputs=tuple(d.NeuralOutput(_require(o, "outputNeuron"), io_field(o))
-                      for o in _children(outputs_el, "NeuralOutput")),
-        activation=_require(e, "activationFunction"),
+        outputs=tuple(d.NeuralOutput(require(o, "outputNeuron"), io_field(o))
+                      for o in children_named(outputs_el, "NeuralOutput")),
+        activation=require(e, "activationFunction"),
         normalization=e.get("normalizationMethod", "none"),
-        threshold=_number(e, "threshold", 0.0),
-        width=_number(e, "width"),
-        altitude=_number(e, "altitude", 1.0),
+        threshold=number(e, "threshold", 0.0),
+        width=number(e, "width"),
+        altitude=number(e, "altitude", 1.0),
     )
 
 
@@ -619,9 +566,9 @@ _MODELS = {
 
 
 def _model(e: etree._Element) -> d.Model:
-    reader = _MODELS.get(_local(e))
+    reader = _MODELS.get(local_name(e))
     if reader is None:
-        raise _unsupported(e, f"<{_local(e)}> is not supported (supported models: "
+        raise unsupported(e, f"<{local_name(e)}> is not supported (supported models: "
                               f"{', '.join(MODEL_ELEMENTS)})")
     return reader(e)
 
@@ -634,22 +581,22 @@ def read_document(root: etree._Element) -> d.Document:
     InvalidMarkupError, UnsupportedMarkupError
         Naming the element and its line.
     """
-    dictionary = _child(root, "DataDictionary")
+    dictionary = child_named(root, "DataDictionary")
     if dictionary is None:
         raise InvalidMarkupError("a DataDictionary is required", element="PMML", line=root.sourceline)
-    transformations = _child(root, "TransformationDictionary")
-    models = [c for c in root if _local(c) in _ALL_MODELS]
+    transformations = child_named(root, "TransformationDictionary")
+    models = [c for c in root if local_name(c) in _ALL_MODELS]
     if not models:
         raise InvalidMarkupError("the document holds no model", element="PMML", line=root.sourceline)
     scorable = [m for m in models if m.get("isScorable", "true") == "true"]
     model_el = (scorable or models)[0]
     return d.Document(
         version=root.get("version", ""),
-        header=_header(_child(root, "Header")),
-        data_fields=tuple(_data_field(f) for f in _children(dictionary, "DataField")),
-        derived_fields=tuple(_derived_field(f) for f in _children(transformations, "DerivedField"))
+        header=_header(child_named(root, "Header")),
+        data_fields=tuple(_data_field(f) for f in children_named(dictionary, "DataField")),
+        derived_fields=tuple(_derived_field(f) for f in children_named(transformations, "DerivedField"))
         if transformations is not None else (),
-        functions=tuple(_define_function(f) for f in _children(transformations, "DefineFunction"))
+        functions=tuple(_define_function(f) for f in children_named(transformations, "DefineFunction"))
         if transformations is not None else (),
         model=_model(model_el),
         extra_models=len(models) - 1,
