@@ -339,7 +339,9 @@ def _collector_paused():
     collector's young generations keep filling and each full pass traces the whole heap: in a
     service holding pandas, scikit-learn and a few models, that was a quarter of a large
     forest's load time.  Reference counting still frees everything short-lived; the collector
-    resumes (if it was running) when the model is built, even on error.
+    resumes (if it was running) when the model is built, even on error.  The switch is
+    process-wide: loads in other threads at the same time leave it as the first one found it,
+    but a ``gc.disable()`` made elsewhere while a load runs is undone when that load ends.
     """
     was_enabled = gc.isenabled()
     gc.disable()
