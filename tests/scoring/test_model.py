@@ -4,6 +4,7 @@ Expected scores come from the logistic formula written out below (the document i
 logistic regression), not from pmmlserve.
 """
 
+import gc
 import io
 import math
 import multiprocessing
@@ -213,3 +214,18 @@ def test_is_valid_follows_the_data_dictionary_on_both_paths():
         one = model.predict_one(rec)
         assert (one["c_ok"], one["x_bad"]) == (c_ok, x_bad)
         assert (bool(batch["c_ok"].iloc[i]), bool(batch["x_bad"].iloc[i])) == (c_ok, x_bad)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_load_leaves_the_garbage_collector_as_it_found_it(enabled):
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        pmmlserve.load(DOC)
+        assert gc.isenabled() is enabled
+        with pytest.raises(pmmlserve.MarkupError):  # also when compiling fails
+            pmmlserve.load(DOC.replace('normalizationMethod="logit"',
+                                       'normalizationMethod="bogus"'))
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
