@@ -10,19 +10,20 @@ from lxml import etree
 
 from pmmlserve.exceptions import InvalidMarkupError, UnsupportedMarkupError
 
-__all__ = ["LOCAL_NAMES", "local_name", "children_named", "child_named", "require", "number",
-           "unsupported", "bool_attribute"]
+__all__ = ["local_name", "children_named", "child_named", "require", "number", "unsupported",
+           "bool_attribute"]
 
-LOCAL_NAMES: dict[str, str] = {}
+_LOCAL_NAMES: dict[str, str] = {}
 
 
 def local_name(element: etree._Element) -> str:
+    """The element's name without its namespace (cached per tag)."""
     tag = element.tag
     if not isinstance(tag, str):  # comments and processing instructions are removed already
         return ""
-    name = LOCAL_NAMES.get(tag)
+    name = _LOCAL_NAMES.get(tag)
     if name is None:
-        name = LOCAL_NAMES.setdefault(tag, tag.rsplit("}", 1)[-1])
+        name = _LOCAL_NAMES.setdefault(tag, tag.rsplit("}", 1)[-1])
     return name
 
 

@@ -14,7 +14,6 @@ from lxml import etree
 from pmmlserve.exceptions import InvalidMarkupError
 from pmmlserve.pmml import _document as d
 from pmmlserve.pmml._elements import (
-    LOCAL_NAMES,
     bool_attribute,
     child_named,
     children_named,
@@ -428,19 +427,14 @@ _PREDICATES = frozenset(PREDICATE_ELEMENTS)
 
 
 def _tree_node(e: etree._Element) -> d.TreeNode:
-    # one pass over the children, names looked up inline: trees are most of a large document
+    # one pass over the children: trees are most of a large document
     predicate = None
     children = []
     distributions = []
     for c in e:
-        name = LOCAL_NAMES.get(c.tag) or local_name(c)
+        name = local_name(c)
         if name == "Node":
             children.append(_tree_node(c))
-        elif name == "SimplePredicate" and predicate is None:
-            field, op = c.get("field"), c.get("operator")
-            if field is None or op is None:
-                require(c, "operator" if field is not None else "field")
-            predicate = d.SimplePredicate(field, op, c.get("value"), c.sourceline)
         elif name == "ScoreDistribution":
             distributions.append(d.ScoreDistribution(
                 require(c, "value"), number(c, "recordCount", required=True),
@@ -452,17 +446,9 @@ def _tree_node(e: etree._Element) -> d.TreeNode:
             raise unsupported(c, f"<{name}> inside a tree Node is not supported")
     if predicate is None:
         raise InvalidMarkupError("a predicate is required", element="Node", line=e.sourceline)
-    get = e.get
-    return d.TreeNode(
-        predicate,
-        tuple(children),
-        get("score"),
-        get("id"),
-        None if get("recordCount") is None else number(e, "recordCount"),
-        get("defaultChild"),
-        tuple(distributions),
-        e.sourceline,
-    )
+    return d.TreeNode(predicate, tuple(children), e.get("score"), e.get("id"),
+                      number(e, "recordCount"), e.get("defaultChild"), tuple(distributions),
+                      e.sourceline)
 
 
 def _tree_model(e: etree._Element) -> d.TreeModel:

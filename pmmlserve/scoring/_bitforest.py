@@ -148,9 +148,8 @@ def _ranks(inp: _Input, numbers: dict, codes: dict) -> np.ndarray:
 
 
 def _lowest_bit(words: np.ndarray) -> np.ndarray:
-    """Index of the lowest set bit of each (non-zero) word."""
-    if words.dtype == np.uint8:
-        return _CTZ8.take(words)
+    """Index of the lowest set bit of each (non-zero) 16-, 32- or 64-bit word (bytes index
+    a per-byte table instead: see :meth:`BitKernel.leaf_indices`)."""
     low = words & (~words + words.dtype.type(1))  # two's complement: isolates the lowest bit
     if words.dtype == np.uint64:
         exp = low.astype(np.float64).view(np.int64) >> 52
@@ -212,6 +211,8 @@ def _chunk_end(trees: list, start: int) -> int:
     while stop < len(trees):
         d = decisions + len(trees[stop][0])
         w = max(widest, _word(len(trees[stop][2]))[0] // 8)
+        # table rows: one per decision plus, per input, one for "above every threshold"
+        # and one for missing (16 stands for those few extra rows)
         if stop > start and (d + 16) * (stop + 1 - start) * w > _CHUNK_BYTES:
             break
         decisions, widest, stop = d, w, stop + 1

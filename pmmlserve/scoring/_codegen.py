@@ -50,9 +50,7 @@ class Codegen:
     def literal(self, value: Any) -> str:
         """``value`` as source: a finite float or an int as a literal (loaded as a constant,
         faster than a global), anything else through :meth:`const`."""
-        if type(value) is float and math.isfinite(value):
-            return repr(value)
-        if type(value) is int:
+        if type(value) is int or (type(value) is float and math.isfinite(value)):
             return repr(value)
         return self.const(value)
 

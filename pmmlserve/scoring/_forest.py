@@ -99,7 +99,6 @@ class Forest:
         self.child[2 * n_leaves::2] = gt_child
         self.child[2 * n_leaves + 1::2] = le_child
         self.unk[n_leaves:] = unk
-        self._decision = np.arange(m) >= n_leaves
         # set tests on one field share one hash lookup per batch: codes into the field's
         # vocabulary, then one boolean table row per set
         self._vocab: dict[int, pd.Index] = {}
@@ -225,7 +224,7 @@ class Forest:
         pos = np.arange(node.size, dtype=np.intp)
         flat = out.reshape(-1)
         flat_counts = counts.reshape(-1) if counts is not None else None
-        thr, child, unk, leaf = self.thr, self.child, self.unk, ~self._decision
+        thr, child, unk, n_leaves = self.thr, self.child, self.unk, len(self.leaves)
         for _ in range(self.depth):
             x = Xf.take(offsets.take(node) + row)
             le = x <= thr.take(node)
@@ -236,7 +235,7 @@ class Forest:
                     nxt = np.where(missing, unk.take(node), nxt)
                     if flat_counts is not None:
                         np.add.at(flat_counts, pos[missing], 1)
-            done = leaf.take(nxt)
+            done = nxt < n_leaves  # leaves come first
             if done.all():
                 node = nxt
                 break
@@ -257,36 +256,33 @@ class Forest:
         """
         out: dict = {}
         nan = None
+        expressions = any(self._expressions)
         for key in self._features:
             kind, obj = key[0], key[1]
             if kind == "pred":
                 out[id(obj)] = gen.assign(obj.emit(gen), "p")
             elif id(obj) not in out:
                 v = out[id(obj)] = obj.emit(gen)
-                if kind == "num" and obj.info.nullable and any(self._expressions):
+                if kind == "num" and obj.info.nullable and expressions:
                     nan = nan or gen.const(float("nan"), "nan")
                     out[("nan", id(obj))] = gen.assign(f"({nan} if {v} is None else {v})", "q")
         return out
 
-    def tree_expression(self, gen: Codegen, t: int, fields: dict,
-                        leaf: Callable[[Leaf], str]) -> Optional[str]:
-        """Tree ``t`` as one conditional expression whose leaves are ``leaf(...)``, or ``None``
-        when the tree is too deep for that (then use :meth:`emit_tree`).
+    def emit_tree(self, gen: Codegen, t: int, fields: dict, target: str, op: str,
+                  leaf: Callable[[Leaf], str], counter: Optional[str] = None) -> None:
+        """Write ``{target} {op} <leaf(reached leaf)>`` for tree ``t`` (``op`` is ``=``,
+        ``+=``...).
 
-        An expression compiles faster than the same tree as statements and runs a little
-        faster too.
+        The tree is one conditional expression (compiles faster than statements, and runs a
+        little faster); trees deeper than :data:`_EXPRESSION_DEPTH`, and trees that count their
+        unknown branches in the local ``counter``, are nested ``if`` statements.
         """
-        if not self._expressions[t]:
-            return None
-        return self._expr(gen, self.roots[t], fields, leaf, frozenset())
-
-    def emit_tree(self, gen: Codegen, t: int, fields: dict,
-                  on_leaf: Callable[[Codegen, Leaf], None], counter: Optional[str] = None) -> None:
-        """Write tree ``t`` as nested ifs; ``on_leaf`` writes what a reached leaf does.
-
-        ``counter`` names a local incremented at each unknown branch taken.
-        """
-        self._emit(gen, self.roots[t], fields, on_leaf, frozenset(), counter)
+        if counter is None and self._expressions[t]:
+            expr = self._expr(gen, self.roots[t], fields, leaf, frozenset())
+            gen.line(f"{target} {op} {expr}")
+        else:
+            self._emit(gen, self.roots[t], fields,
+                       lambda g, lf: g.line(f"{target} {op} {leaf(lf)}"), frozenset(), counter)
 
     def _test(self, gen: Codegen, node: Decision, fields: dict, known: frozenset):
         """(test, tested local, field key or None, whether the local can be missing)."""

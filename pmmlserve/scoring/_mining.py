@@ -197,15 +197,9 @@ class MiningKernel(CompiledModel):
             return value
 
         for t in range(len(self.forest.roots)):
-            v = gen.var("tv")
-            names.append(v)
-            expr = self.forest.tree_expression(gen, t, fields,
-                                               lambda leaf: _literal(gen, value_of(leaf)))
-            if expr is not None:
-                gen.line(f"{v} = {expr}")
-            else:
-                self.forest.emit_tree(gen, t, fields, lambda g, leaf, v=v:
-                                      g.line(f"{v} = {_literal(g, value_of(leaf))}"))
+            names.append(gen.var("tv"))
+            self.forest.emit_tree(gen, t, fields, names[-1], "=",
+                                  lambda leaf: _literal(gen, value_of(leaf)))
         # a null leaf reached only through a missing value of a field that cannot be missing
         # is never emitted, so the sum needs no missing check
         nullable = bool(np.isnan(np.asarray(emitted)).any())
@@ -223,7 +217,6 @@ class MiningKernel(CompiledModel):
         total = gen.var("s")
         nullable = False
         for t in range(len(self.forest.roots)):
-            op = "=" if t == 0 else "+="
             w = c.weights[t]
 
             def term(leaf, w=w) -> str:
@@ -232,12 +225,7 @@ class MiningKernel(CompiledModel):
                 nullable = nullable or value != value
                 return gen.literal(float(w * value if c.weighted else value))
 
-            expr = self.forest.tree_expression(gen, t, fields, term)
-            if expr is not None:
-                gen.line(f"{total} {op} {expr}")
-            else:
-                self.forest.emit_tree(gen, t, fields, lambda g, leaf, op=op, term=term:
-                                      g.line(f"{total} {op} {term(leaf)}"))
+            self.forest.emit_tree(gen, t, fields, total, "=" if t == 0 else "+=", term)
         if nullable:
             gen.line(f"{total} = None if {total} != {total} else {total}")
         if self.method == "average":

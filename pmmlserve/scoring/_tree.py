@@ -124,13 +124,8 @@ class TreeKernel(CompiledModel):
         if self.penalty != 1.0 and self.conf is not None:
             counter = gen.var("steps")
             gen.line(f"{counter} = 0")
-        expr = None if counter else self.forest.tree_expression(
-            gen, 0, fields, lambda lf: str(self._pos[id(lf)]))
-        if expr is not None:
-            gen.line(f"{leaf} = {expr}")
-        else:
-            self.forest.emit_tree(gen, 0, fields,
-                                  lambda g, lf: g.line(f"{leaf} = {self._pos[id(lf)]}"), counter)
+        self.forest.emit_tree(gen, 0, fields, leaf, "=", lambda lf: str(self._pos[id(lf)]),
+                              counter)
         values = gen.const([None if isinstance(v, float) and v != v else v
                             for v in self.values.tolist()], "vals")
         value = gen.assign(f"{values}[{leaf}]", "y")

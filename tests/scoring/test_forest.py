@@ -15,7 +15,7 @@ import pmmlserve
 from pmmlserve.export import export
 from pmmlserve.scoring import _forest
 
-from tests.scoring.test_bitforest import _frame, _on_thresholds, _target
+from tests.scoring._trees import frame, native_categorical_case, on_thresholds, target
 
 
 def _source(model) -> str:
@@ -28,7 +28,7 @@ def _records(X: pd.DataFrame) -> list[dict]:
 
 
 def _fit(estimator, X):
-    y = _target(X)
+    y = target(X)
     if hasattr(estimator, "predict_proba"):
         y = (y > 0.2).astype(int)
     return estimator.fit(X, y)
@@ -52,10 +52,10 @@ ESTIMATORS = [
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
 def test_tree_expressions_score_like_sklearn_on_thresholds_and_missing_values(estimator):
-    X = _frame(800, 10)
+    X = frame(800, 10)
     _fit(estimator, X)
     model = pmmlserve.load(export(estimator), verify=False)
-    test = _on_thresholds(_frame(400, 11), estimator, 12)
+    test = on_thresholds(frame(400, 11), estimator, 12)
     if not isinstance(estimator, (HistGradientBoostingRegressor, HistGradientBoostingClassifier)):
         test = test.fillna(0.0)  # sklearn's plain trees accept NaN only since 1.3; keep it simple
     column = model.target_fields[0].name if "Regressor" in type(estimator).__name__ \
@@ -65,26 +65,17 @@ def test_tree_expressions_score_like_sklearn_on_thresholds_and_missing_values(es
 
 
 def test_native_categorical_splits_with_unseen_and_missing_categories():
-    X = _frame(800, 13, categorical=True)
-    est = HistGradientBoostingClassifier(max_iter=15, categorical_features=["color"],
-                                         random_state=0)
-    est.fit(X, (_target(X) > 0.2).astype(int))
-    model = pmmlserve.load(export(est), verify=False)
-    test = _frame(300, 14, categorical=True)
-    test["color"] = test["color"].astype(object)
-    test.loc[test.index % 7 == 0, "color"] = "purple"
-    test.loc[test.index % 11 == 0, "color"] = None
-    expected = est.predict_proba(test.astype({"color": "category"}))[:, 1]
+    _, model, test, expected = native_categorical_case(13, max_iter=15)
     got = [model.predict_one(r)["probability(1)"] for r in _records(test)]
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
 def test_expressions_and_statements_agree_bit_for_bit(estimator, monkeypatch):
-    X = _frame(600, 15)
+    X = frame(600, 15)
     _fit(estimator, X if "Hist" in type(estimator).__name__ else X.fillna(0.0))
     document = export(estimator)
-    records = _records(_on_thresholds(_frame(500, 16), estimator, 17))
+    records = _records(on_thresholds(frame(500, 16), estimator, 17))
     as_expressions = pmmlserve.load(document, verify=False)
     monkeypatch.setattr(_forest, "_EXPRESSION_DEPTH", -1)
     as_statements = pmmlserve.load(document, verify=False)

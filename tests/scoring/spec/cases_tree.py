@@ -217,17 +217,24 @@ CASES.append(SpecCase(
 
 # --- missingValueStrategy / noTrueChildStrategy ----------------------------------------------
 
-_STRATEGY_NODES = """
-    <Node id="0" score="100" defaultChild="2"><True/>
-      <Node id="1" score="1"><SimplePredicate field="x" operator="lessThan" value="0"/>
-        <Node id="11" score="11"><SimplePredicate field="z" operator="lessThan" value="0"/></Node>
-        <Node id="12" score="12"><SimplePredicate field="z" operator="greaterOrEqual" value="0"/></Node>
+def _two_level_tree(defaults=("2", None, "22"), z_ops=("lessThan", "greaterOrEqual")) -> str:
+    """Root 0 splits on x < 0 (node 1) / x >= 0 (node 2); node 1 splits on z at 0 with
+    ``z_ops``, node 2 on z < 10 / z >= 10.  ``defaults``: defaultChild of nodes 0, 1, 2."""
+    d0, d1, d2 = (f' defaultChild="{c}"' if c else "" for c in defaults)
+    return f"""
+    <Node id="0" score="100"{d0}><True/>
+      <Node id="1" score="1"{d1}><SimplePredicate field="x" operator="lessThan" value="0"/>
+        <Node id="11" score="11"><SimplePredicate field="z" operator="{z_ops[0]}" value="0"/></Node>
+        <Node id="12" score="12"><SimplePredicate field="z" operator="{z_ops[1]}" value="0"/></Node>
       </Node>
-      <Node id="2" score="2" defaultChild="22"><SimplePredicate field="x" operator="greaterOrEqual" value="0"/>
+      <Node id="2" score="2"{d2}><SimplePredicate field="x" operator="greaterOrEqual" value="0"/>
         <Node id="21" score="21"><SimplePredicate field="z" operator="lessThan" value="10"/></Node>
         <Node id="22" score="22"><SimplePredicate field="z" operator="greaterOrEqual" value="10"/></Node>
       </Node>
     </Node>"""
+
+
+_STRATEGY_NODES = _two_level_tree()
 _ENTITY = """
     <Output><OutputField name="node" optype="categorical" dataType="string" feature="entityId"/></Output>"""
 _STRATEGY_RECORDS = [
@@ -266,28 +273,19 @@ for (_mvs, _ntc), _results in _STRATEGIES.items():
 
 CASES.append(SpecCase(
     id="tree/default-child-first",
-    pmml=_regression_tree("""
-    <Node id="0" score="100" defaultChild="1"><True/>
-      <Node id="1" score="1" defaultChild="11"><SimplePredicate field="x" operator="lessThan" value="0"/>
-        <Node id="11" score="11"><SimplePredicate field="z" operator="lessOrEqual" value="0"/></Node>
-        <Node id="12" score="12"><SimplePredicate field="z" operator="greaterThan" value="0"/></Node>
-      </Node>
-      <Node id="2" score="2" defaultChild="21"><SimplePredicate field="x" operator="greaterOrEqual" value="0"/>
-        <Node id="21" score="21"><SimplePredicate field="z" operator="lessThan" value="10"/></Node>
-        <Node id="22" score="22"><SimplePredicate field="z" operator="greaterOrEqual" value="10"/></Node>
-      </Node>
-    </Node>""", output=_ENTITY, attributes=' missingValueStrategy="defaultChild"'),
+    pmml=_regression_tree(_two_level_tree(("1", "11", "21"), ("lessOrEqual", "greaterThan")),
+                          output=_ENTITY, attributes=' missingValueStrategy="defaultChild"'),
     records=[{"x": -1.0, "z": -1.0}, {"x": None, "z": 5.0}, {"x": 1.0, "z": None},
              {"x": None, "z": None}, {"x": 5.0, "z": 20.0}, {"x": 0.0, "z": 0.0},
-             {"x": 0.0, "z": 10.0}],
+             {"x": 0.0, "z": 10.0}, {"x": -1.0, "z": 0.0}],
     expected=[_leaf(11, "11"),
               _leaf(12, "12"),    # x missing: the first child (default), then z = 5 > 0
               _leaf(21, "21"),    # z missing under node 2: its first child
               _leaf(11, "11"),    # both missing: first child, then its first child
-              _leaf(22, "22"), _leaf(21, "21"), _leaf(22, "22")],
+              _leaf(22, "22"), _leaf(21, "21"), _leaf(22, "22"), _leaf(11, "11")],
     note="defaultChild naming the first child: a missing value takes the branch whose test "
-         "would be TRUE, the opposite of the case above; on the thresholds (x = 0, z = 10) "
-         "lessThan is FALSE and greaterOrEqual TRUE.",
+         "would be TRUE, the opposite of the case above; on the thresholds (x = 0, z = 10, "
+         "z = 0) lessThan is FALSE, greaterOrEqual and lessOrEqual TRUE.",
 ))
 
 CASES.append(SpecCase(
