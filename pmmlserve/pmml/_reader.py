@@ -14,6 +14,7 @@ from lxml import etree
 from pmmlserve.exceptions import InvalidMarkupError
 from pmmlserve.pmml import _document as d
 from pmmlserve.pmml._elements import (
+    _LOCAL_NAMES,
     bool_attribute,
     child_named,
     children_named,
@@ -424,17 +425,23 @@ def _regression_model(e: etree._Element) -> d.RegressionModel:
 
 _NODE_UNSUPPORTED = frozenset(MODEL_ELEMENTS + ("Partition", "Regression", "DecisionTree"))
 _PREDICATES = frozenset(PREDICATE_ELEMENTS)
+_TreeNode, _SimplePredicate = d.TreeNode, d.SimplePredicate
 
 
 def _tree_node(e: etree._Element) -> d.TreeNode:
-    # one pass over the children: trees are most of a large document
+    # One pass over the children, with the common SimplePredicate read inline: trees are most
+    # of a large document, and each call and attribute lookup here is paid per node.
     predicate = None
     children = []
     distributions = []
     for c in e:
-        name = local_name(c)
+        name = _LOCAL_NAMES.get(c.tag) or local_name(c)
         if name == "Node":
             children.append(_tree_node(c))
+        elif name == "SimplePredicate" and predicate is None:
+            field, operator = c.get("field"), c.get("operator")
+            predicate = (_predicate(c) if field is None or operator is None  # raises, with line
+                         else _SimplePredicate(field, operator, c.get("value"), c.sourceline))
         elif name == "ScoreDistribution":
             distributions.append(d.ScoreDistribution(
                 require(c, "value"), number(c, "recordCount", required=True),
@@ -446,9 +453,10 @@ def _tree_node(e: etree._Element) -> d.TreeNode:
             raise unsupported(c, f"<{name}> inside a tree Node is not supported")
     if predicate is None:
         raise InvalidMarkupError("a predicate is required", element="Node", line=e.sourceline)
-    return d.TreeNode(predicate, tuple(children), e.get("score"), e.get("id"),
-                      number(e, "recordCount"), e.get("defaultChild"), tuple(distributions),
-                      e.sourceline)
+    get = e.get
+    return _TreeNode(predicate, tuple(children), get("score"), get("id"),
+                     None if get("recordCount") is None else number(e, "recordCount"),
+                     get("defaultChild"), tuple(distributions), e.sourceline)
 
 
 def _tree_model(e: etree._Element) -> d.TreeModel:

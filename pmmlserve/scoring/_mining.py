@@ -331,7 +331,11 @@ class MiningKernel(CompiledModel):
     # ------------------------------------------------------------------ one record
     def emit(self, gen: Codegen) -> ScalarResult:
         if self.forest is not None:
-            return self._forest_emit(gen)
+            result = self._forest_emit(gen)
+            # the code is written: the batch path needs only the forest's arrays
+            self.forest.release()
+            self._pos = None
+            return result
         segs = [self._emit_segment(gen, i) for i in range(len(self.units))]
         if self.method in ("modelChain", "selectFirst"):
             result = self._emit_select(gen, segs)

@@ -118,6 +118,13 @@ class TreeKernel(CompiledModel):
         return BatchResult(self.values[li], probs, self.entity_ids[li], conf)
 
     def emit(self, gen: Codegen) -> ScalarResult:
+        result = self._emit(gen)
+        # the code is written: the batch path needs only the forest's arrays
+        self.forest.release()
+        self._pos = None
+        return result
+
+    def _emit(self, gen: Codegen) -> ScalarResult:
         fields = self.forest.emit_fields(gen)
         leaf = gen.var("leaf")
         counter = None

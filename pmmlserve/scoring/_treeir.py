@@ -129,7 +129,20 @@ class _Lowering:
                 break
         if not children:
             return self.leaf(node)
+        if len(children) == 2 and self.strategy in ("defaultChild", "none"):
+            (first, p), (second, q) = children
+            if p.always is None and complements(p, q):
+                return self._binary(node, first, p, second)
         return self._chain(node, children, 0)
+
+    def _binary(self, node: d.TreeNode, first: d.TreeNode, p: CompiledPredicate,
+                second: d.TreeNode) -> IRNode:
+        """:meth:`_chain` for the common split in two complementary children (GBDT trees),
+        without its closures."""
+        no = self.build(second)
+        yes = self.build(first)
+        unknown = self._end(node) if self.strategy == "none" else self._unknown(node, None)
+        return Decision(p, yes, no, unknown)
 
     def predicate(self, p: d.Predicate) -> CompiledPredicate:
         # forests repeat their thresholds: compile each distinct simple test once
@@ -194,21 +207,22 @@ def lower_tree(tree: d.TreeModel, scope: Scope,
 
 
 def depth(root: IRNode, memo: Optional[dict] = None) -> int:
-    """Length of the longest decision path (``memo`` may be shared by trees sharing nodes)."""
+    """Length of the longest decision path (``memo`` may be shared by trees sharing nodes).
+
+    Iterative: a chain lowered from a node with thousands of children is that deep.
+    """
     memo = {} if memo is None else memo
-
-    def go(node: IRNode) -> int:
-        if isinstance(node, Leaf):
-            return 0
-        k = id(node)
-        if k not in memo:
-            memo[k] = 1 + max(go(node.yes), go(node.no), go(node.unknown))
-        return memo[k]
-
-    import sys
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 10000))
-    try:
-        return go(root)
-    finally:
-        sys.setrecursionlimit(limit)
+    stack = [root]
+    while stack:
+        node = stack[-1]
+        if type(node) is Leaf or id(node) in memo:
+            stack.pop()
+            continue
+        kids = (node.yes, node.no, node.unknown)
+        pending = [k for k in kids if type(k) is not Leaf and id(k) not in memo]
+        if pending:
+            stack += pending
+            continue
+        memo[id(node)] = 1 + max(0 if type(k) is Leaf else memo[id(k)] for k in kids)
+        stack.pop()
+    return 0 if type(root) is Leaf else memo[id(root)]

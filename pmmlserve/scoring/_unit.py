@@ -51,7 +51,6 @@ class Unit:
 
     def __init__(self, model: d.Model, scope: Scope, kernel: CompiledModel, target: Optional[str],
                  target_type: Optional[str], labels: Optional[LabelSpec]):
-        self.model = model
         self.common = model.common
         self.scope = scope
         self.kernel = kernel

@@ -50,11 +50,22 @@ ESTIMATORS = [
 ]
 
 
+def _on_ranks(monkeypatch) -> None:
+    """Compare every tested number by rank (otherwise only large forests do)."""
+    monkeypatch.setattr(_forest, "_RANK_FOREST", 0)
+    monkeypatch.setattr(_forest, "_RANK_FEATURE", 1)
+
+
+@pytest.mark.parametrize("ranks", [False, True], ids=["literals", "ranks"])
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
-def test_tree_expressions_score_like_sklearn_on_thresholds_and_missing_values(estimator):
+def test_tree_expressions_score_like_sklearn_on_thresholds_and_missing_values(estimator, ranks,
+                                                                              monkeypatch):
     X = frame(800, 10)
     _fit(estimator, X)
+    if ranks:
+        _on_ranks(monkeypatch)
     model = pmmlserve.load(export(estimator), verify=False)
+    assert ("_bisect" in _source(model)) == ranks
     test = on_thresholds(frame(400, 11), estimator, 12)
     if not isinstance(estimator, (HistGradientBoostingRegressor, HistGradientBoostingClassifier)):
         test = test.fillna(0.0)  # sklearn's plain trees accept NaN only since 1.3; keep it simple
@@ -83,3 +94,30 @@ def test_expressions_and_statements_agree_bit_for_bit(estimator, monkeypatch):
     assert _source(as_expressions).count("\n") * 3 < _source(as_statements).count("\n")
     for record in records:
         assert as_expressions.predict_one(record) == as_statements.predict_one(record)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS[:2], ids=lambda e: type(e).__name__)
+def test_tests_on_ranks_and_on_literals_agree_bit_for_bit(estimator, monkeypatch):
+    # a consistency check between two ways of writing the same comparisons (sklearn is the
+    # oracle of both in the test above); here also on values between and beyond thresholds
+    X = frame(600, 18)
+    _fit(estimator, X)
+    document = export(estimator)
+    test = on_thresholds(frame(500, 19), estimator, 20)
+    test.loc[::7, "b"] = np.inf
+    test.loc[3::7, "c"] = -np.inf
+    literals = pmmlserve.load(document, verify=False)
+    _on_ranks(monkeypatch)
+    ranks = pmmlserve.load(document, verify=False)
+    assert "_bisect" in _source(ranks) and "_bisect" not in _source(literals)
+    for record in _records(test):
+        assert ranks.predict_one(record) == literals.predict_one(record)
+
+
+def test_large_forests_compare_by_rank_small_ones_by_literal():
+    X = frame(800, 21)
+    small = _fit(HistGradientBoostingRegressor(max_iter=5, random_state=0), X)
+    large = _fit(HistGradientBoostingRegressor(max_iter=60, max_leaf_nodes=31,
+                                               random_state=0), X)
+    assert "_bisect" not in _source(pmmlserve.load(export(small), verify=False))
+    assert "_bisect" in _source(pmmlserve.load(export(large), verify=False))

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 import pmmlserve
+from pmmlserve.scoring import _forest
 from tests.oracles import jpmml_evaluator, jpmml_predict
 from tests.scoring.spec import (
     cases_fields,
@@ -143,6 +144,23 @@ def test_expectation_matches_jpmml(case: SpecCase):
 
 @pytest.mark.parametrize("case", _params(mark_jpmml_differs=False))
 def test_pmmlserve_matches_spec(case: SpecCase):
+    _check_pmmlserve(case)
+
+
+TREE_CASES = [pytest.param(case, id=case.id) for module in (cases_tree, cases_mining,
+                                                               cases_math_context)
+              for case in module.CASES if "<Node" in case.pmml]
+
+
+@pytest.mark.parametrize("case", TREE_CASES)
+def test_tree_tests_written_on_ranks_match_spec(case: SpecCase, monkeypatch):
+    # every number tested by a tree is compared by rank, which only large forests get otherwise
+    monkeypatch.setattr(_forest, "_RANK_FOREST", 0)
+    monkeypatch.setattr(_forest, "_RANK_FEATURE", 1)
+    _check_pmmlserve(case)
+
+
+def _check_pmmlserve(case: SpecCase) -> None:
     model = pmmlserve.load(case.pmml)
     good = []
     for row, (record, expected) in enumerate(zip(case.records, case.expected)):
