@@ -50,37 +50,37 @@ class Forest:
 
     def __init__(self, roots: list[IRNode]):
         self.roots = roots
-        nodes: list[IRNode] = []
+        self.leaves: list[Leaf] = []
+        decisions: list[Decision] = []
         #: per leaf, the first tree that reaches it
         self.leaf_trees: list[int] = []
-        seen: dict[int, int] = {}  # node -> the first tree reaching it
+        # node -> its position among the leaves, or ~(its position among the decisions)
+        code: dict[int, int] = {}
         # per tree, its number of decisions (a bound on its depth), or None when it shares
         # nodes with an earlier tree
         sizes: list[Optional[int]] = []
         for t, root in enumerate(roots):  # each distinct node once, parents before children
             stack = [root]
-            before = len(nodes) - len(self.leaf_trees)
+            leaves_before, decisions_before = len(self.leaves), len(decisions)
             shared = False
             while stack:
                 node = stack.pop()
-                first = seen.get(id(node))
-                if first is not None:
-                    shared = shared or first != t
+                c = code.get(id(node))
+                if c is not None:
+                    shared = shared or (c < leaves_before if c >= 0 else ~c < decisions_before)
                     continue
-                seen[id(node)] = t
-                nodes.append(node)
                 if type(node) is Decision:
+                    code[id(node)] = ~len(decisions)
+                    decisions.append(node)
                     stack += (node.unknown, node.no, node.yes)
                 else:
+                    code[id(node)] = len(self.leaves)
+                    self.leaves.append(node)
                     self.leaf_trees.append(t)
-            sizes.append(None if shared else len(nodes) - len(self.leaf_trees) - before)
-        self.leaves: list[Leaf] = []
-        decisions: list[Decision] = []
-        for node in nodes:
-            (self.leaves if type(node) is Leaf else decisions).append(node)
+            sizes.append(None if shared else len(decisions) - decisions_before)
         # Leaves first, so that a node index below len(leaves) is its leaf position.
-        n_leaves, m = len(self.leaves), len(nodes)
-        index = {id(n): i for i, n in enumerate(self.leaves + decisions)}
+        n_leaves = len(self.leaves)
+        m = n_leaves + len(decisions)
         # Every decision becomes "x <= threshold" on one column of a feature matrix:
         #   x <  t  is  x <= nextafter(t, -inf);  x > t / x >= t swap the two children;
         #   a set test on a string field is a 0/1 indicator column of that set (<= 0.5 swapped);
@@ -99,34 +99,38 @@ class Forest:
             j, t, swap = test
             if self._features[j][0] == "pred":
                 self._generic.add(id(node))
-            yes, no = index[id(node.yes)], index[id(node.no)]
+            yes, no = code[id(node.yes)], code[id(node.no)]
             feat.append(j)
             thr.append(t)
             le_child.append(no if swap else yes)
             gt_child.append(yes if swap else no)
-            unk.append(index[id(node.unknown)])
+            unk.append(code[id(node.unknown)])
+
+        def index(codes: list[int]) -> np.ndarray:
+            c = np.array(codes, dtype=np.intp)
+            return np.where(c >= 0, c, n_leaves - 1 - c)  # ~j is decision j: node n_leaves + j
+
         self.feat = np.zeros(m, np.intp)
         self.thr = np.full(m, np.inf)
         self.child = np.repeat(np.arange(m, dtype=np.intp), 2)  # [2i] FALSE child, [2i+1] TRUE
         self.unk = np.arange(m, dtype=np.intp)
         self.feat[n_leaves:] = feat
         self.thr[n_leaves:] = thr
-        self.child[2 * n_leaves::2] = gt_child
-        self.child[2 * n_leaves + 1::2] = le_child
-        self.unk[n_leaves:] = unk
+        self.child[2 * n_leaves::2] = index(gt_child)
+        self.child[2 * n_leaves + 1::2] = index(le_child)
+        self.unk[n_leaves:] = index(unk)
         # set tests on one field share one hash lookup per batch: codes into the field's
         # vocabulary, then one boolean table row per set
-        self._vocab: dict[int, pd.Index] = {}
+        vocabs: dict[int, dict] = {}  # field -> its tested values, in order
         for key in self._features:
             if key[0] == "set":
-                vocab = self._vocab.setdefault(id(key[1]), [])
-                vocab.extend(v for v in sorted(key[2]) if v not in vocab)
-        self._vocab = {k: pd.Index(v, dtype=object) for k, v in self._vocab.items()}
+                vocabs.setdefault(id(key[1]), {}).update(dict.fromkeys(sorted(key[2])))
+        self._vocab = {k: pd.Index(list(v), dtype=object) for k, v in vocabs.items()}
         # per set feature: membership by code, then 0.0 for "in no set", NaN for missing (-1)
         self._members = [
-            np.append(self._vocab[id(key[1])].isin(list(key[2])).astype(np.float64), [0.0, np.nan])
+            np.array([v in key[2] for v in vocabs[id(key[1])]] + [False, np.nan], dtype=np.float64)
             if key[0] == "set" else None for key in self._features]
-        self.root_index = np.array([index[id(r)] for r in roots], dtype=np.intp)
+        self.root_index = index([code[id(r)] for r in roots])
         self.n_leaves = n_leaves
         # A tree with few decisions is shallow enough without measuring its depth.
         memo: dict = {}

@@ -168,7 +168,8 @@ class MiningKernel(CompiledModel):
     # ------------------------------------------------------------------ tree-ensemble fast path
     def _compile_forest(self, model: d.MiningModel, scope: Scope) -> None:
         predicates: dict = {}
-        roots = [lower_tree(seg.model, scope, predicates)[0] for seg in model.segments]
+        roots = [lower_tree(seg.model, scope, predicates, entity_ids=False)[0]
+                 for seg in model.segments]
         self.forest = Forest(roots)
         # a tree's scores are float32 in its own float context; the sum is float32 in ours
         contexts = [seg.model.common.math_context for seg in model.segments]
@@ -216,14 +217,15 @@ class MiningKernel(CompiledModel):
         c = self.combiner
         total = gen.var("s")
         nullable = False
+        values, pos = self.leaf_values.tolist(), self._pos
         for t in range(len(self.forest.roots)):
             w = c.weights[t]
 
             def term(leaf, w=w) -> str:
                 nonlocal nullable
-                value = self.leaf_values[self._pos[id(leaf)]]
+                value = values[pos[id(leaf)]]
                 nullable = nullable or value != value
-                return gen.literal(float(w * value if c.weighted else value))
+                return gen.literal(w * value if c.weighted else value)
 
             self.forest.emit_tree(gen, t, fields, total, "=" if t == 0 else "+=", term)
         if nullable:

@@ -78,7 +78,7 @@ def complements(a: CompiledPredicate, b: CompiledPredicate) -> bool:
 
 
 class _Lowering:
-    def __init__(self, tree: d.TreeModel, scope: Scope, predicates: dict):
+    def __init__(self, tree: d.TreeModel, scope: Scope, predicates: dict, entity_ids: bool):
         if tree.missing_value_strategy not in _STRATEGIES:
             raise UnsupportedMarkupError(
                 f"missingValueStrategy={tree.missing_value_strategy!r} is not supported "
@@ -95,6 +95,7 @@ class _Lowering:
         self.null = Leaf(None)
         self._built: dict[int, IRNode] = {}
         self._implicit: Optional[dict[int, str]] = None
+        self._entity_ids = entity_ids
 
     def _implicit_id(self, node: d.TreeNode) -> str:
         """JPMML's id for a node without one: its 1-based depth-first pre-order position."""
@@ -110,18 +111,22 @@ class _Lowering:
     def leaf(self, node: d.TreeNode) -> IRNode:
         if node.score is None and not node.distributions:
             return self.null  # a node without a score cannot be "the last prediction"
-        return Leaf(node, node.id if node.id is not None else self._implicit_id(node))
+        if node.id is not None or not self._entity_ids:
+            return Leaf(node, node.id)
+        return Leaf(node, self._implicit_id(node))
 
     def build(self, node: d.TreeNode) -> IRNode:
-        key = id(node)
-        if key not in self._built:
-            self._built[key] = self._build(node)
-        return self._built[key]
+        built = self._built.get(id(node))
+        if built is None:
+            built = self._built[id(node)] = self._build(node) if node.children \
+                else self.leaf(node)
+        return built
 
     def _build(self, node: d.TreeNode) -> IRNode:
         children = []
+        predicate = self.predicate
         for child in node.children:
-            pred = self.predicate(child.predicate)
+            pred = predicate(child.predicate)
             if pred.always is False:
                 continue
             children.append((child, pred))
@@ -191,13 +196,15 @@ class _Lowering:
                                  f"{node.id!r}", element="Node", line=node.line)
 
 
-def lower_tree(tree: d.TreeModel, scope: Scope,
-               predicates: Optional[dict] = None) -> tuple[IRNode, Leaf]:
+def lower_tree(tree: d.TreeModel, scope: Scope, predicates: Optional[dict] = None,
+               entity_ids: bool = True) -> tuple[IRNode, Leaf]:
     """Lower a TreeModel to the binary IR; returns (root, the shared null-prediction leaf).
 
     ``predicates`` memoises compiled simple predicates; trees lowered in one scope may share it.
+    Without ``entity_ids`` (a forest's sum needs none), a leaf whose node has no id gets none,
+    rather than JPMML's implicit one.
     """
-    lowering = _Lowering(tree, scope, {} if predicates is None else predicates)
+    lowering = _Lowering(tree, scope, {} if predicates is None else predicates, entity_ids)
     root_pred = lowering.predicate(tree.root.predicate)
     root = lowering.build(tree.root)
     if root_pred.always is not True:
