@@ -105,7 +105,7 @@ def _constant(e: etree._Element) -> d.Constant:
     missing = bool_attribute(e, "missing", False)
     text = e.text
     return d.Constant(
-        value=None if missing else (text.strip() if text is not None else ""),
+        value=None if missing else (text if text is not None else ""),  # " " is a string
         data_type=e.get("dataType"),
         missing=missing,
         line=e.sourceline,

@@ -167,43 +167,43 @@ def _slots(root: int, child: list, unk: list, n_leaves: int):
     more than 64 leaves or reaches a decision twice.
     """
     leaf_of_slot: list[int] = []
-    if root < n_leaves:
-        return [], [], [root]
-    decisions = [root]
-    under: dict[int, dict[int, int]] = {root: {}}  # decision -> {child: bits of its leaves}
-    # depth first, iteratively (deep chains): per open decision, its children and the next one
-    stack = [(root, (child[2 * root], child[2 * root + 1], unk[root]), [0])]
-    while stack:
-        node, kids, pos = stack[-1]
-        bits = under[node]
-        if pos[0] == 3:
-            stack.pop()
-            if stack:  # report this decision's leaves to its parent
-                parent, parent_kids, parent_pos = stack[-1]
-                under[parent][parent_kids[parent_pos[0] - 1]] = sum(bits.values())
-            continue
-        c = kids[pos[0]]
-        pos[0] += 1
-        if c in bits:
-            continue
-        if c < n_leaves:
-            if len(leaf_of_slot) == _MAX_LEAVES:
-                return None
-            leaf_of_slot.append(c)
-            bits[c] = 1 << (len(leaf_of_slot) - 1)
-        elif c in under:
-            return None  # reached twice: not a tree
-        else:
-            under[c] = {}
-            decisions.append(c)
-            stack.append((c, (child[2 * c], child[2 * c + 1], unk[c]), [0]))
+    decisions: list[int] = []
+    under: dict[int, dict[int, int]] = {}  # decision -> {child: bits of the leaves under it}
+
+    def visit(node: int) -> int:
+        if node < n_leaves:
+            leaf_of_slot.append(node)
+            return 1 << (len(leaf_of_slot) - 1)
+        if node in under:
+            raise _NotATree
+        bits: dict[int, int] = {}
+        under[node] = bits
+        decisions.append(node)
+        for c in (child[2 * node], child[2 * node + 1], unk[node]):
+            if c not in bits:
+                bits[c] = visit(c)
+        return sum(bits.values())
+
+    try:
+        visit(root)
+    except (_NotATree, RecursionError):
+        return None
+    finally:
+        visit = None  # noqa: F841 - breaks the closure's reference cycle (no garbage left)
+    if len(leaf_of_slot) > _MAX_LEAVES:
+        return None
     masks = []
     for i in decisions:
         bits = under[i]
         whole = sum(bits.values())
-        masks.append(tuple(~(whole & ~bits[c]) & _ALL
-                           for c in (child[2 * i], child[2 * i + 1], unk[i])))
+        masks.append((~(whole & ~bits[child[2 * i]]) & _ALL,
+                      ~(whole & ~bits[child[2 * i + 1]]) & _ALL,
+                      ~(whole & ~bits[unk[i]]) & _ALL))
     return decisions, masks, leaf_of_slot
+
+
+class _NotATree(Exception):
+    pass
 
 
 def _chunk_end(trees: list, start: int) -> int:

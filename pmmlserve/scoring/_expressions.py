@@ -56,7 +56,7 @@ def _constant(expr: d.Constant, scope: Scope) -> Node:
     if data_type is None:  # infer as the specification says: a number if it parses as one
         try:
             float(expr.value)
-            data_type = "integer" if expr.value.lstrip("+-").isdigit() else "double"
+            data_type = "integer" if expr.value.strip().lstrip("+-").isdigit() else "double"
         except ValueError:
             data_type = "string"
     check_supported(data_type, element="Constant", line=expr.line)

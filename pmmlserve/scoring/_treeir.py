@@ -96,6 +96,9 @@ class _Lowering:
         self._built: dict[int, IRNode] = {}
         self._implicit: Optional[dict[int, str]] = None
         self._entity_ids = entity_ids
+        # which compiled predicates complement each other, by identity: kept beside the
+        # predicates themselves, which the trees of a forest share (the ids stay theirs)
+        self._pairs = predicates.setdefault(("complements",), {})
 
     def _implicit_id(self, node: d.TreeNode) -> str:
         """JPMML's id for a node without one: its 1-based depth-first pre-order position."""
@@ -136,9 +139,17 @@ class _Lowering:
             return self.leaf(node)
         if len(children) == 2 and self.strategy in ("defaultChild", "none"):
             (first, p), (second, q) = children
-            if p.always is None and complements(p, q):
+            if p.always is None and self._complements(p, q):
                 return self._binary(node, first, p, second)
         return self._chain(node, children, 0)
+
+    def _complements(self, p: CompiledPredicate, q: CompiledPredicate) -> bool:
+        # the trees of a forest repeat their splits, and their compiled predicates are shared
+        key = (id(p), id(q))
+        known = self._pairs.get(key)
+        if known is None:
+            known = self._pairs[key] = complements(p, q)
+        return known
 
     def _binary(self, node: d.TreeNode, first: d.TreeNode, p: CompiledPredicate,
                 second: d.TreeNode) -> IRNode:
@@ -146,7 +157,13 @@ class _Lowering:
         without its closures."""
         no = self.build(second)
         yes = self.build(first)
-        unknown = self._end(node) if self.strategy == "none" else self._unknown(node, None)
+        if self.strategy == "none":
+            unknown = self._end(node)
+        elif len(node.children) == 2 and node.default_child is not None \
+                and node.default_child in (first.id, second.id):
+            unknown = yes if first.id == node.default_child else no
+        else:
+            unknown = self._unknown(node, None)
         return Decision(p, yes, no, unknown)
 
     def predicate(self, p: d.Predicate) -> CompiledPredicate:

@@ -223,6 +223,28 @@ CASES.append(SpecCase(
 ))
 
 CASES.append(SpecCase(
+    id="transformations/whitespace-content",
+    pmml=_echo(_DD_MAP, """
+    <DerivedField name="blank" optype="categorical" dataType="string"><Constant dataType="string"> </Constant></DerivedField>
+    <DerivedField name="m" optype="categorical" dataType="string">
+      <MapValues outputColumn="out" dataType="string">
+        <FieldColumnPair field="c" column="in"/>
+        <InlineTable>
+          <row>
+            <in> </in>
+            <out>space</out>
+          </row>
+          <row><in>a</in><out>  </out></row>
+        </InlineTable>
+      </MapValues>
+    </DerivedField>""", {"o_blank": _str("blank"), "o": _str("m")}, ("c",)),
+    records=[{"c": " "}, {"c": "a"}],
+    expected=[{"y": 0.0, "o_blank": " ", "o": "space"}, {"y": 0.0, "o_blank": " ", "o": "  "}],
+    note="Whitespace that is an element's whole content is that element's text (a string "
+         "Constant, InlineTable cells); whitespace between elements is indentation, not content.",
+))
+
+CASES.append(SpecCase(
     id="transformations/map-values-data-namespace",
     pmml=_echo(_DD_MAP, """
     <DerivedField name="m" optype="categorical" dataType="string">
