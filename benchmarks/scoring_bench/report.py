@@ -264,7 +264,11 @@ def _methodology(results) -> list[str]:
         "nothing to check.",
         "- **Garbage collector** enabled throughout (a server runs with it, so its pauses belong "
         "in p99); `gc.collect()` runs, untimed, before every block so no engine pays for "
-        "another's garbage.",
+        "another's garbage. JPype links the collectors: once the JVM is up, every Python "
+        "collection may run a Java one (when Python memory grew). Those callbacks are suspended "
+        "while the *other* engines are timed (a process serving with them has no JVM); left in, "
+        "they charged each pmmlserve load of the HGB model about 30 ms of Java GC. "
+        "jpmml_evaluator is timed with them.",
         f"- **Agreement before timing**: every engine scores the {s['batch_rows']:,}-row batch and "
         f"the first {s['agree_records']} records one by one; P(click = 1) is compared with "
         f"sklearn's `predict_proba`. 'agrees' means every |Δ| ≤ {s['tolerance']:g}; a fast "

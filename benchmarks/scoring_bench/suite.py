@@ -14,7 +14,7 @@ import numpy as np
 
 from scoring_bench import machine, memory, timing
 from scoring_bench.data import make_table, to_records
-from scoring_bench.engines import ENGINES, Engine
+from scoring_bench.engines import ENGINES, Engine, own_gc_hooks_only
 from scoring_bench.models import MODELS, Artifacts, build_artifacts
 
 __all__ = ["Settings", "run"]
@@ -107,14 +107,17 @@ def _bench_model(art: Artifacts, engines: list[Engine], frame, records, settings
     ones = {e.name: fn for e in live if (fn := _attempt(e.one, models[e.name])[0])}
     lat = timing.latency(ones, records, rounds=settings.latency_rounds,
                          block=settings.latency_block, warmup=settings.latency_warmup,
-                         seed=settings.seed, block_budget_s=settings.latency_block_budget_s)
+                         seed=settings.seed, block_budget_s=settings.latency_block_budget_s,
+                         context=own_gc_hooks_only)
     _log(f"    timing {len(frame):,}-row batches ({settings.batch_repeats} rounds)")
     batches = {e.name: fn for e in live if (fn := _attempt(e.batch, models[e.name])[0])}
-    bat = timing.batch(batches, frame, repeats=settings.batch_repeats, seed=settings.seed)
+    bat = timing.batch(batches, frame, repeats=settings.batch_repeats, seed=settings.seed,
+                       context=own_gc_hooks_only)
     del ones, batches, models
     _log(f"    timing loads ({settings.load_repeats} rounds)")
     loads = {e.name: (lambda e=e: e.load(files)) for e in live}
-    lod = timing.load(loads, repeats=settings.load_repeats, seed=settings.seed)
+    lod = timing.load(loads, repeats=settings.load_repeats, seed=settings.seed,
+                      context=own_gc_hooks_only)
     for e in live:
         row = rows[e.name]
         row["status"] = "ok"

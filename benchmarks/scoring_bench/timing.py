@@ -4,20 +4,28 @@ Interleaving: every measurement is split into rounds, and each round runs every 
 freshly shuffled order, so slow drift of the machine (other tenants, CPU frequency) spreads over all
 engines instead of landing on whichever ran last.  The garbage collector stays enabled (a server
 runs with it on, so its pauses belong in p99); ``gc.collect()`` runs before every block so that one
-engine's garbage is not collected on another engine's clock.
+engine's garbage is not collected on another engine's clock.  ``context(name)``, entered around
+each engine's timed block or call, lets the caller set the process up as that engine alone would
+have it (see :func:`scoring_bench.engines.own_gc_hooks_only`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
 
 import numpy as np
 
 __all__ = ["Failure", "latency", "batch", "load", "summary"]
 
 perf_counter_ns = time.perf_counter_ns
+Context = Callable[[str], ContextManager]
+
+
+def _nothing(name: str) -> ContextManager:
+    return contextlib.nullcontext()
 
 
 class Failure(Exception):
@@ -44,7 +52,8 @@ def _time_calls(fn: Callable[[Any], Any], inputs: list, budget_ns: int) -> np.nd
 
 
 def latency(fns: dict[str, Callable], records: list[dict], *, rounds: int, block: int,
-            warmup: int, seed: int, block_budget_s: float) -> dict[str, np.ndarray | Failure]:
+            warmup: int, seed: int, block_budget_s: float, context: Context = _nothing
+            ) -> dict[str, np.ndarray | Failure]:
     """Per-call nanoseconds of ``fns[name](record)``, up to ``rounds * block`` calls per engine.
 
     Round ``r`` feeds every engine the same ``block`` records (a window sliding over
@@ -74,15 +83,16 @@ def latency(fns: dict[str, Callable], records: list[dict], *, rounds: int, block
                 continue
             gc.collect()
             try:
-                results[name].append(_time_calls(fns[name], window, budget_ns))
+                with context(name):
+                    results[name].append(_time_calls(fns[name], window, budget_ns))
             except Exception as exc:
                 results[name] = _fail(exc)
     return {name: v if isinstance(v, Failure) else np.concatenate(v) for name, v in
             results.items()}
 
 
-def batch(fns: dict[str, Callable], frame, *, repeats: int, seed: int
-          ) -> dict[str, list[float] | Failure]:
+def batch(fns: dict[str, Callable], frame, *, repeats: int, seed: int,
+          context: Context = _nothing) -> dict[str, list[float] | Failure]:
     """Seconds per ``fns[name](frame)`` call, ``repeats`` interleaved rounds (warm-up done by the
     caller: the agreement check is each engine's first batch call)."""
     rng = np.random.default_rng(seed)
@@ -93,16 +103,17 @@ def batch(fns: dict[str, Callable], frame, *, repeats: int, seed: int
                 continue
             gc.collect()
             try:
-                t0 = perf_counter_ns()
-                fns[name](frame)
-                results[name].append((perf_counter_ns() - t0) / 1e9)
+                with context(name):
+                    t0 = perf_counter_ns()
+                    fns[name](frame)
+                    results[name].append((perf_counter_ns() - t0) / 1e9)
             except Exception as exc:
                 results[name] = _fail(exc)
     return results
 
 
-def load(fns: dict[str, Callable[[], Any]], *, repeats: int, seed: int
-         ) -> dict[str, list[float] | Failure]:
+def load(fns: dict[str, Callable[[], Any]], *, repeats: int, seed: int,
+         context: Context = _nothing) -> dict[str, list[float] | Failure]:
     """Seconds per ``fns[name]()`` (a load from a file path), interleaved; the loaded model is
     released after each call, outside the timed region."""
     rng = np.random.default_rng(seed)
@@ -113,9 +124,10 @@ def load(fns: dict[str, Callable[[], Any]], *, repeats: int, seed: int
                 continue
             gc.collect()
             try:
-                t0 = perf_counter_ns()
-                model = fns[name]()
-                results[name].append((perf_counter_ns() - t0) / 1e9)
+                with context(name):
+                    t0 = perf_counter_ns()
+                    model = fns[name]()
+                    results[name].append((perf_counter_ns() - t0) / 1e9)
             except Exception as exc:
                 results[name] = _fail(exc)
             else:

@@ -230,6 +230,7 @@ Predicate = Union[SimplePredicate, SimpleSetPredicate, CompoundPredicate, TruePr
 # --------------------------------------------------------------------------- model parts
 
 
+@_direct_init
 @dataclass(frozen=True)
 class MiningField:
     name: str

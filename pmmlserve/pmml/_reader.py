@@ -280,6 +280,8 @@ def _array_values(array: etree._Element) -> list[str]:
 
 
 def _mining_field(e: etree._Element) -> d.MiningField:
+    if len(e.attrib) == 1:  # most are just a name (each segment of a forest lists its inputs)
+        return d.MiningField(name=require(e, "name"), line=e.sourceline)
     usage = e.get("usageType", "active")
     if usage == "predicted":  # PMML 3.x spelling
         usage = "target"
@@ -356,14 +358,23 @@ def _verification(e: etree._Element) -> d.ModelVerification:
     return d.ModelVerification(fields, table.rows, e.sourceline)
 
 
+_COMMON_PARTS = frozenset(("MiningSchema", "Output", "Targets", "LocalTransformations",
+                           "ModelVerification"))
+
+
 def _common(e: etree._Element) -> d.ModelCommon:
-    schema = child_named(e, "MiningSchema")
+    parts: dict[str, etree._Element] = {}  # the first of each, in one pass over the children
+    for c in e:
+        name = _LOCAL_NAMES.get(c.tag) or local_name(c)
+        if name in _COMMON_PARTS and name not in parts:
+            parts[name] = c
+    schema = parts.get("MiningSchema")
     if schema is None:
         raise InvalidMarkupError("a MiningSchema is required", element=local_name(e), line=e.sourceline)
-    output = child_named(e, "Output")
-    targets = child_named(e, "Targets")
-    local = child_named(e, "LocalTransformations")
-    verification = child_named(e, "ModelVerification")
+    output = parts.get("Output")
+    targets = parts.get("Targets")
+    local = parts.get("LocalTransformations")
+    verification = parts.get("ModelVerification")
     context = e.get("x-mathContext", e.get("mathContext", "double"))
     if context not in ("double", "float"):
         raise unsupported(e, f"x-mathContext={context!r} is not supported")
