@@ -30,7 +30,7 @@ class Settings:
     latency_block: int = 250  # single-record calls per engine per round
     latency_warmup: int = 200
     batch_repeats: int = 7
-    load_repeats: int = 7
+    load_repeats: int = 15
     latency_block_budget_s: float = 15.0  # a block stops early after this long
     agree_records: int = 500  # single-record calls checked against sklearn
     tolerance: float = 1e-6  # max |P(click) - sklearn's P(click)| for "agrees"
