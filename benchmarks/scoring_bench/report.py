@@ -214,6 +214,31 @@ def _cold_start(results) -> list[str]:
     return lines
 
 
+def _first_loads(results) -> list[str]:
+    """Each model's first load in the run (the JVM already up after the first model): what a
+    service pays when a new model arrives, before any JIT has seen that document."""
+    keys = list(results["models"])[1:]
+    if not keys:
+        return []
+    titles = [results["models"][k]["title"] for k in keys]
+    lines = [
+        "Each later model's first load in the process (the JVMs are already up; the median "
+        "above is over the repeated, warmed-up loads that follow).",
+        "",
+        "| engine | " + " | ".join(titles) + " |",
+        "|---|" + "--:|" * len(keys),
+    ]
+    for engine in results["engines"]:
+        cells = []
+        for k in keys:
+            row = results["models"][k]["engines"].get(engine, {})
+            first = row.get("first_load_s")
+            cells.append(_num(first * 1e3, " ms") if first is not None
+                         else _status(row) or "n/a")
+        lines.append(f"| {_label(results, engine)} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _model_section(results, key) -> list[str]:
     m = results["models"][key]
     a = m["artifacts"]
@@ -330,7 +355,11 @@ def _caveats() -> list[str]:
         "a load average of ~14 on 2 cores: ~260 ms per row with default threads, ~18 ms with "
         "`OMP_NUM_THREADS=1`). `--threads 1` removes that; on a quiet machine it matters less.",
         "- **The JVM shares the timing process** (JPype starts it in-process for "
-        "jpmml_evaluator); its background threads run during every engine's timings.",
+        "jpmml_evaluator); its background threads run during every engine's timings. Its "
+        "garbage-collector callbacks do not (see Methodology).",
+        "- **jpmml_evaluator's load gets faster as the run goes on** (the JIT compiles its "
+        "parser and builders while it loads; its loads here are warm), and its load time moves "
+        "by ±40% between runs on this machine; pmmlserve's load does no such warming up.",
         "- **Numbers from a shared or busy machine are noisy**: compare ratios from one run, not "
         "absolute times across runs, and check the load average above.",
     ]
@@ -372,6 +401,7 @@ def render_markdown(results: dict, results_path: str, img_dir: Path | None,
     for key in results["models"]:
         lines += _model_section(results, key)
     lines += ["### Cold start", "", *_cold_start(results), ""]
+    lines += ["### First load of each model", "", *_first_loads(results), ""]
     lines += ["## Machine and versions", "", *_machine_section(results), ""]
     lines += ["## Methodology", "", *_methodology(results), ""]
     lines += ["## Caveats", "", *_caveats(), ""]

@@ -89,7 +89,8 @@ def _bench_model(art: Artifacts, engines: list[Engine], frame, records, settings
     models = {}
     for e in engines:  # first load (the cold one for the first model: may start a JVM)
         t0 = time.perf_counter()
-        models[e.name], error = _attempt(e.load, files)
+        with own_gc_hooks_only(e.name):
+            models[e.name], error = _attempt(e.load, files)
         key = "cold_load_s" if cold else "first_load_s"
         rows[e.name][key if error is None else "status"] = (
             time.perf_counter() - t0 if error is None else f"n/a: {error}")

@@ -69,7 +69,7 @@ class TreeKernel(CompiledModel):
         self.penalty = (model.missing_value_penalty
                         if model.missing_value_strategy == "defaultChild" else 1.0)
         self.conf = None
-        root, self.null_leaf = lower_tree(model, scope)
+        root = lower_tree(model, scope)[0]
         self.forest = Forest([root])
         leaves = self.forest.leaves
         self._pos = {id(leaf): i for i, leaf in enumerate(leaves)}

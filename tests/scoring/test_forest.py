@@ -121,3 +121,63 @@ def test_large_forests_compare_by_rank_small_ones_by_literal():
                                                random_state=0), X)
     assert "_bisect" not in _source(pmmlserve.load(export(small), verify=False))
     assert "_bisect" in _source(pmmlserve.load(export(large), verify=False))
+
+
+def _reachable_types(root) -> set[str]:
+    """Names of the types of the objects ``root`` holds: followed through containers and
+    instances, into functions only through their closures, defaults and (for the generated
+    scoring function) its own namespace; modules and classes are shared, not held."""
+    import gc
+    import types
+
+    def referents(obj):
+        if isinstance(obj, (types.ModuleType, type)):
+            return ()
+        if isinstance(obj, types.FunctionType):
+            held = [c.cell_contents for c in obj.__closure__ or ()] + list(obj.__defaults__ or ())
+            return held + [obj.__globals__] if hasattr(obj, "__pmmlserve_source__") else held
+        return gc.get_referents(obj)
+
+    seen, stack, names = {id(root)}, [root], set()
+    while stack:
+        obj = stack.pop()
+        names.add(type(obj).__name__)
+        for ref in referents(obj):
+            if id(ref) not in seen:
+                seen.add(id(ref))
+                stack.append(ref)
+    return names
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_a_loaded_model_keeps_neither_the_document_trees_nor_their_ir(estimator):
+    # the typed document's nodes and the lowered IR are released once the code is written:
+    # they were most of what the collector traced after a large forest's load
+    X = frame(400, 22)
+    _fit(estimator, X if "Hist" in type(estimator).__name__ else X.fillna(0.0))
+    model = pmmlserve.load(export(estimator), verify=False)
+    held = _reachable_types(model)
+    assert not held & {"TreeNode", "SimplePredicate", "Decision", "Leaf"}, held
+    test = frame(50, 23)
+    if "Hist" not in type(estimator).__name__:
+        test = test.fillna(0.0)
+    column = "probability(1)" if hasattr(estimator, "predict_proba") \
+        else model.target_fields[0].name
+    np.testing.assert_allclose(model.predict(test)[column], _expected(estimator, test),
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_loading_a_forest_leaves_no_cyclic_garbage():
+    import gc
+
+    X = frame(400, 24)
+    document = export(_fit(HistGradientBoostingRegressor(max_iter=30, random_state=0), X))
+    pmmlserve.load(document, verify=False)
+    gc.collect()
+    gc.disable()  # so that no collection runs inside load
+    try:
+        model = pmmlserve.load(document, verify=False)
+        assert gc.collect() == 0  # everything load made and dropped went by reference counting
+    finally:
+        gc.enable()
+    del model
