@@ -29,8 +29,9 @@ _NEGATED = {"lessOrEqual": ">", "lessThan": ">=", "greaterThan": "<=", "greaterO
 _EXPRESSION_DEPTH = 64
 # In a forest with at least this many decisions, an input tested by at least _RANK_FEATURE of
 # them is compared by rank: one bisect per record gives the number of its thresholds below the
-# value, and each test compares that with a small integer.  Same outcomes; the generated code
-# compiles about a quarter faster (CPython's compiler parses every float literal).
+# value, and each test compares that with a small integer.  Same outcomes; the generated source
+# is a quarter smaller (no float literal per decision), and with the paren-free branches of
+# _rank_expr takes ~15% fewer instructions to compile (HistGradientBoosting, 100 trees).
 _RANK_FOREST = 1000
 _RANK_FEATURE = 16
 

@@ -96,8 +96,7 @@ class _Lowering:
         self._built: dict[int, IRNode] = {}
         self._implicit: Optional[dict[int, str]] = None
         self._entity_ids = entity_ids
-        # which compiled predicates complement each other, by identity: kept beside the
-        # predicates themselves, which the trees of a forest share (the ids stay theirs)
+        # which compiled predicates complement each other, shared like the predicates
         self._pairs = predicates.setdefault(("complements",), {})
 
     def _implicit_id(self, node: d.TreeNode) -> str:
@@ -144,12 +143,12 @@ class _Lowering:
         return self._chain(node, children, 0)
 
     def _complements(self, p: CompiledPredicate, q: CompiledPredicate) -> bool:
-        # the trees of a forest repeat their splits, and their compiled predicates are shared
-        key = (id(p), id(q))
-        known = self._pairs.get(key)
-        if known is None:
-            known = self._pairs[key] = complements(p, q)
-        return known
+        # The trees of a forest repeat their splits, and their compiled predicates are shared.
+        # The entry holds p and q, so that no other object can take their ids while it exists.
+        entry = self._pairs.get((id(p), id(q)))
+        if entry is None:
+            entry = self._pairs[id(p), id(q)] = (p, q, complements(p, q))
+        return entry[2]
 
     def _binary(self, node: d.TreeNode, first: d.TreeNode, p: CompiledPredicate,
                 second: d.TreeNode) -> IRNode:
@@ -217,7 +216,8 @@ def lower_tree(tree: d.TreeModel, scope: Scope, predicates: Optional[dict] = Non
                entity_ids: bool = True) -> tuple[IRNode, Leaf]:
     """Lower a TreeModel to the binary IR; returns (root, the shared null-prediction leaf).
 
-    ``predicates`` memoises compiled simple predicates; trees lowered in one scope may share it.
+    ``predicates`` memoises compiled simple predicates (and which pairs of them complement each
+    other); trees lowered in one scope may share it.
     Without ``entity_ids`` (a forest's sum needs none), a leaf whose node has no id gets none,
     rather than JPMML's implicit one.
     """
