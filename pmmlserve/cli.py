@@ -20,13 +20,11 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
     from pmmlserve import Model, ModelStore
 
 __all__ = ["main"]
@@ -374,120 +372,17 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------------------- tables
-
-
-def _format(path: str) -> str:
-    lower = path.lower()
-    if lower.endswith((".parquet", ".pq")):
-        return "parquet"
-    return "csv"
-
-
-def _read_chunks(
-    path: str, chunk_size: int, model: Model | None = None
-) -> tuple[Iterator[pd.DataFrame], int | None]:
-    """Chunks of a CSV or Parquet file, and the row count when the format records it."""
-    import pandas as pd
-
-    if _format(path) == "parquet":
-        import pyarrow.parquet as pq
-
-        reader = pq.ParquetFile(path)
-        chunks = (batch.to_pandas() for batch in reader.iter_batches(batch_size=chunk_size))
-        return chunks, reader.metadata.num_rows
-    # Text fields stay text: "007" is an id, not the number 7.
-    dtype = {f.name: str for f in (model.input_fields if model else ()) if f.data_type == "string"}
-    source = sys.stdin if path == "-" else path
-    return iter(pd.read_csv(source, chunksize=chunk_size, dtype=dtype)), None
-
-
-class _Sink:
-    """Writes chunks to CSV or Parquet: a file appears only once complete, under its name."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self.format = "csv" if path == "-" else _format(path)
-        self.partial = None if path == "-" else f"{path}.partial"
-        self._csv = None
-        self._parquet = None
-
-    def write(self, frame: pd.DataFrame) -> None:
-        if self.format == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            if self._parquet is None:
-                table = pa.Table.from_pandas(frame, preserve_index=False)
-                self._parquet = pq.ParquetWriter(self.partial, table.schema)
-            else:
-                table = pa.Table.from_pandas(
-                    frame, schema=self._parquet.schema, preserve_index=False
-                )
-            self._parquet.write_table(table)
-            return
-        first = self._csv is None
-        if first:
-            self._csv = (
-                sys.stdout
-                if self.partial is None
-                else open(self.partial, "w", newline="", encoding="utf-8")
-            )
-        frame.to_csv(self._csv, header=first, index=False)
-
-    def close(self, *, ok: bool) -> None:
-        if self._parquet is not None:
-            self._parquet.close()
-        if self._csv is not None and self._csv is not sys.stdout:
-            self._csv.close()
-        if self.partial is not None and os.path.exists(self.partial):
-            if ok:
-                os.replace(self.partial, self.path)
-            else:
-                os.remove(self.partial)
-
-
-class _Progress:
-    """A tqdm bar when tqdm is installed, else a plain counter line on stderr."""
-
-    def __init__(self, total: int | None, enabled: bool):
-        self._bar = None
-        self._plain = False
-        self._done = 0
-        self._last = 0.0
-        if not enabled:
-            return
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            self._plain = True
-            return
-        self._bar = tqdm(total=total, unit="rows", unit_scale=True, file=sys.stderr, desc="scoring")
-
-    def update(self, rows: int) -> None:
-        self._done += rows
-        if self._bar is not None:
-            self._bar.update(rows)
-        elif self._plain and time.monotonic() - self._last > 0.5:
-            self._last = time.monotonic()
-            print(f"\rscored {self._done} rows", end="", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-        elif self._plain:
-            print(f"\rscored {self._done} rows", file=sys.stderr, flush=True)
-
-
 def _score(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from pmmlserve.exceptions import EvaluationError
 
+    from pmmlserve._tables import Progress, Sink, read_chunks
+
     label, _, model = _load(args, verify=args.verify)
-    chunks, total = _read_chunks(args.input, args.chunk_size, model)
+    chunks, total = read_chunks(args.input, args.chunk_size, model)
     show = sys.stderr.isatty() if args.progress is None else args.progress
-    sink, progress, offset, ok = _Sink(args.output), _Progress(total, show), 0, False
+    sink, progress, offset, ok = Sink(args.output), Progress(total, show), 0, False
     try:
         for chunk in chunks:
             missing = [c for c in args.keep if c not in chunk.columns]
@@ -520,8 +415,10 @@ def _score(args: argparse.Namespace) -> None:
 def _bench(args: argparse.Namespace) -> None:
     import numpy as np
 
+    from pmmlserve._tables import read_chunks
+
     label, _, model = _load(args, verify=args.verify)
-    chunks, _ = _read_chunks(args.input, args.rows, model)
+    chunks, _ = read_chunks(args.input, args.rows, model)
     frame = next(chunks, None)
     if frame is None or frame.empty:
         raise ValueError(f"{args.input} has no rows")
