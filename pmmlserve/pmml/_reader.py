@@ -14,7 +14,6 @@ from lxml import etree
 from pmmlserve.exceptions import InvalidMarkupError
 from pmmlserve.pmml import _document as d
 from pmmlserve.pmml._elements import (
-    _LOCAL_NAMES,
     bool_attribute,
     child_named,
     children_named,
@@ -365,7 +364,7 @@ _COMMON_PARTS = frozenset(("MiningSchema", "Output", "Targets", "LocalTransforma
 def _common(e: etree._Element) -> d.ModelCommon:
     parts: dict[str, etree._Element] = {}  # the first of each, in one pass over the children
     for c in e:
-        name = _LOCAL_NAMES.get(c.tag) or local_name(c)
+        name = local_name(c)
         if name in _COMMON_PARTS and name not in parts:
             parts[name] = c
     schema = parts.get("MiningSchema")
@@ -436,23 +435,17 @@ def _regression_model(e: etree._Element) -> d.RegressionModel:
 
 _NODE_UNSUPPORTED = frozenset(MODEL_ELEMENTS + ("Partition", "Regression", "DecisionTree"))
 _PREDICATES = frozenset(PREDICATE_ELEMENTS)
-_TreeNode, _SimplePredicate = d.TreeNode, d.SimplePredicate
 
 
 def _tree_node(e: etree._Element) -> d.TreeNode:
-    # One pass over the children, with the common SimplePredicate read inline: trees are most
-    # of a large document, and each call and attribute lookup here is paid per node.
+    # one pass over the children: trees are most of a large document
     predicate = None
     children = []
     distributions = []
     for c in e:
-        name = _LOCAL_NAMES.get(c.tag) or local_name(c)
+        name = local_name(c)
         if name == "Node":
             children.append(_tree_node(c))
-        elif name == "SimplePredicate" and predicate is None:
-            field, operator = c.get("field"), c.get("operator")
-            predicate = (_predicate(c) if field is None or operator is None  # raises, with line
-                         else _SimplePredicate(field, operator, c.get("value"), c.sourceline))
         elif name == "ScoreDistribution":
             distributions.append(d.ScoreDistribution(
                 require(c, "value"), number(c, "recordCount", required=True),
@@ -464,10 +457,9 @@ def _tree_node(e: etree._Element) -> d.TreeNode:
             raise unsupported(c, f"<{name}> inside a tree Node is not supported")
     if predicate is None:
         raise InvalidMarkupError("a predicate is required", element="Node", line=e.sourceline)
-    get = e.get
-    return _TreeNode(predicate, tuple(children), get("score"), get("id"),
-                     None if get("recordCount") is None else number(e, "recordCount"),
-                     get("defaultChild"), tuple(distributions), e.sourceline)
+    return d.TreeNode(predicate, tuple(children), e.get("score"), e.get("id"),
+                      number(e, "recordCount"), e.get("defaultChild"), tuple(distributions),
+                      e.sourceline)
 
 
 def _tree_model(e: etree._Element) -> d.TreeModel:

@@ -387,8 +387,7 @@ class Forest:
         """(the expression, whether it is a bare conditional expression).
 
         Only a "then" part needs parentheses (``a if x else b if y else c`` nests to the
-        right): CPython's parser tries a tuple, then a group, at every parenthesis, which made
-        it most of the compile time of a large forest.
+        right); each parenthesis costs CPython's parser a tuple and a group attempt.
         """
         if isinstance(node, Leaf):
             return leaf(node), False

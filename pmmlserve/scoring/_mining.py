@@ -168,8 +168,7 @@ class MiningKernel(CompiledModel):
     # ------------------------------------------------------------------ tree-ensemble fast path
     def _compile_forest(self, model: d.MiningModel, scope: Scope) -> None:
         predicates: dict = {}
-        roots = [lower_tree(seg.model, scope, predicates, entity_ids=False)[0]
-                 for seg in model.segments]
+        roots = [lower_tree(seg.model, scope, predicates)[0] for seg in model.segments]
         self.forest = Forest(roots)
         # a tree's scores are float32 in its own float context; the sum is float32 in ours
         contexts = [seg.model.common.math_context for seg in model.segments]

@@ -78,7 +78,7 @@ def complements(a: CompiledPredicate, b: CompiledPredicate) -> bool:
 
 
 class _Lowering:
-    def __init__(self, tree: d.TreeModel, scope: Scope, predicates: dict, entity_ids: bool):
+    def __init__(self, tree: d.TreeModel, scope: Scope, predicates: dict):
         if tree.missing_value_strategy not in _STRATEGIES:
             raise UnsupportedMarkupError(
                 f"missingValueStrategy={tree.missing_value_strategy!r} is not supported "
@@ -95,9 +95,6 @@ class _Lowering:
         self.null = Leaf(None)
         self._built: dict[int, IRNode] = {}
         self._implicit: Optional[dict[int, str]] = None
-        self._entity_ids = entity_ids
-        # which compiled predicates complement each other, shared like the predicates
-        self._pairs = predicates.setdefault(("complements",), {})
 
     def _implicit_id(self, node: d.TreeNode) -> str:
         """JPMML's id for a node without one: its 1-based depth-first pre-order position."""
@@ -113,22 +110,18 @@ class _Lowering:
     def leaf(self, node: d.TreeNode) -> IRNode:
         if node.score is None and not node.distributions:
             return self.null  # a node without a score cannot be "the last prediction"
-        if node.id is not None or not self._entity_ids:
-            return Leaf(node, node.id)
-        return Leaf(node, self._implicit_id(node))
+        return Leaf(node, node.id if node.id is not None else self._implicit_id(node))
 
     def build(self, node: d.TreeNode) -> IRNode:
-        built = self._built.get(id(node))
-        if built is None:
-            built = self._built[id(node)] = self._build(node) if node.children \
-                else self.leaf(node)
-        return built
+        key = id(node)
+        if key not in self._built:
+            self._built[key] = self._build(node)
+        return self._built[key]
 
     def _build(self, node: d.TreeNode) -> IRNode:
         children = []
-        predicate = self.predicate
         for child in node.children:
-            pred = predicate(child.predicate)
+            pred = self.predicate(child.predicate)
             if pred.always is False:
                 continue
             children.append((child, pred))
@@ -136,34 +129,7 @@ class _Lowering:
                 break
         if not children:
             return self.leaf(node)
-        if len(children) == 2 and self.strategy in ("defaultChild", "none"):
-            (first, p), (second, q) = children
-            if p.always is None and self._complements(p, q):
-                return self._binary(node, first, p, second)
         return self._chain(node, children, 0)
-
-    def _complements(self, p: CompiledPredicate, q: CompiledPredicate) -> bool:
-        # The trees of a forest repeat their splits, and their compiled predicates are shared.
-        # The entry holds p and q, so that no other object can take their ids while it exists.
-        entry = self._pairs.get((id(p), id(q)))
-        if entry is None:
-            entry = self._pairs[id(p), id(q)] = (p, q, complements(p, q))
-        return entry[2]
-
-    def _binary(self, node: d.TreeNode, first: d.TreeNode, p: CompiledPredicate,
-                second: d.TreeNode) -> IRNode:
-        """:meth:`_chain` for the common split in two complementary children (GBDT trees),
-        without its closures."""
-        no = self.build(second)
-        yes = self.build(first)
-        if self.strategy == "none":
-            unknown = self._end(node)
-        elif len(node.children) == 2 and node.default_child is not None \
-                and node.default_child in (first.id, second.id):
-            unknown = yes if first.id == node.default_child else no
-        else:
-            unknown = self._unknown(node, None)
-        return Decision(p, yes, no, unknown)
 
     def predicate(self, p: d.Predicate) -> CompiledPredicate:
         # forests repeat their thresholds: compile each distinct simple test once
@@ -212,16 +178,13 @@ class _Lowering:
                                  f"{node.id!r}", element="Node", line=node.line)
 
 
-def lower_tree(tree: d.TreeModel, scope: Scope, predicates: Optional[dict] = None,
-               entity_ids: bool = True) -> tuple[IRNode, Leaf]:
+def lower_tree(tree: d.TreeModel, scope: Scope,
+               predicates: Optional[dict] = None) -> tuple[IRNode, Leaf]:
     """Lower a TreeModel to the binary IR; returns (root, the shared null-prediction leaf).
 
-    ``predicates`` memoises compiled simple predicates (and which pairs of them complement each
-    other); trees lowered in one scope may share it.
-    Without ``entity_ids`` (a forest's sum needs none), a leaf whose node has no id gets none,
-    rather than JPMML's implicit one.
+    ``predicates`` memoises compiled simple predicates; trees lowered in one scope may share it.
     """
-    lowering = _Lowering(tree, scope, {} if predicates is None else predicates, entity_ids)
+    lowering = _Lowering(tree, scope, {} if predicates is None else predicates)
     root_pred = lowering.predicate(tree.root.predicate)
     root = lowering.build(tree.root)
     if root_pred.always is not True:
