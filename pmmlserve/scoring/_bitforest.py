@@ -13,12 +13,16 @@ depth of the trees — deep HistGradientBoosting / LightGBM trees included.
 
 Trees with more than 64 leaves, or whose lowered form shares a decision between two paths,
 keep the level-by-level kernel.
+
+One record uses the same tables (:meth:`BitKernel.record_inputs`): each row as one Python
+integer holding every tree's word, so a record costs a bisect and an integer AND per input, then
+a few numpy calls to turn the words into the leaves' values, whatever the size of the forest.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -54,6 +58,7 @@ class _Chunk:
     inputs: tuple[_Input, ...]
     leaf_of_slot: np.ndarray  # (trees, 64): Forest leaf position of each bit
     dtype: type
+    slots: tuple[int, ...]    # per tree: its number of leaf slots (bits in use)
 
 
 class BitKernel:
@@ -133,6 +138,70 @@ class BitKernel:
                 index += base
                 per_word.take(index, out=out[lo:hi, chunk.start:chunk.stop])
         return out
+
+
+    # ------------------------------------------------------------------ one record
+    @property
+    def balanced_depths(self) -> int:
+        """The sum over trees of the depth a balanced tree with as many leaves would have."""
+        return sum((n - 1).bit_length() for chunk in self._chunks for n in chunk.slots)
+
+    def record_inputs(self) -> list[list[tuple[int, Optional[list], tuple]]]:
+        """Per chunk, per input: (key, sorted thresholds or None for codes, table rows as
+        Python ints).
+
+        For one record, the AND of the rows its values select (the last row when missing) is
+        the chunk's words as one integer: AND-ing a few integers of a few hundred bytes costs
+        less than an interpreted walk down every tree.  Start from :meth:`record_start`.
+        """
+        return [[(inp.key, None if inp.thresholds is None else inp.thresholds.tolist(),
+                  _as_ints(inp.table)) for inp in chunk.inputs] for chunk in self._chunks]
+
+    def record_start(self) -> list[int]:
+        """Per chunk, the integer to AND the selected rows into: the bits of each tree's
+        leaf slots (no row clears the bits above them), so that the result has exactly one
+        bit per tree."""
+        out = []
+        for chunk in self._chunks:
+            words = np.array([(1 << n) - 1 for n in chunk.slots], dtype=chunk.dtype)
+            out.append(_as_ints(words[None, :])[0])
+        return out
+
+    def record_values(self, values: np.ndarray) -> Callable[..., np.ndarray]:
+        """A function of each chunk's words (see :meth:`record_inputs`) returning, per tree,
+        the ``values`` entry (one per leaf position) of the leaf the record reached.
+
+        A word has one bit set, ``2**slot``; its remainder modulo a prime ``p`` (11, 19, 37,
+        67 for 8- to 64-bit words) differs for every slot, so one table per tree, indexed by
+        that remainder, holds the leaves' values: no bit scan.
+        """
+        parts = []
+        for chunk in self._chunks:
+            width = chunk.stop - chunk.start
+            bits = np.dtype(chunk.dtype).itemsize * 8
+            p = _MODULI[bits]
+            table = np.zeros((width, p), dtype=values.dtype)
+            residues = [(1 << k) % p for k in range(bits)]
+            table[:, residues] = values.take(chunk.leaf_of_slot[:, :bits])
+            # operands of one dtype: numpy's mixed-type arithmetic costs twice as much
+            fits = p * width <= np.iinfo(chunk.dtype).max
+            base = np.arange(width, dtype=chunk.dtype if fits else np.intp) * p
+            parts.append((width * (bits // 8), chunk.dtype, chunk.dtype(p), base, table.ravel()))
+        frombuffer = np.frombuffer
+        if len(parts) == 1:
+            ((size, dtype, p, base, table),) = parts
+
+            def reached(w: int) -> np.ndarray:
+                return table.take(frombuffer(w.to_bytes(size, "little"), dtype) % p + base)
+
+            return reached
+
+        def reached_chunks(*words: int) -> np.ndarray:
+            return np.concatenate([
+                table.take(frombuffer(w.to_bytes(size, "little"), dtype) % p + base)
+                for w, (size, dtype, p, base, table) in zip(words, parts)])
+
+        return reached_chunks
 
 
 def _ranks(inp: _Input, numbers: dict, codes: dict) -> np.ndarray:
@@ -252,7 +321,8 @@ def _chunk(trees: list, start: int, stop: int, feat: np.ndarray, thr: np.ndarray
         else:
             outcome = np.stack([set_features[j][1] for j in feat[dec_a[sel]].tolist()])
             inputs.append(_code_input(key, outcome, t, m, width, ones))
-    return _Chunk(start, stop, tuple(inputs), leaf_of_slot, dtype)
+    slots = tuple(len(t[2]) for t in trees[start:stop])
+    return _Chunk(start, stop, tuple(inputs), leaf_of_slot, dtype, slots)
 
 
 def _number_input(key: int, thresholds: np.ndarray, tau: np.ndarray, masks: np.ndarray,
@@ -284,3 +354,14 @@ def _code_input(key: int, outcome: np.ndarray, tau: np.ndarray, masks: np.ndarra
     table = np.full((width, outcome.shape[1]), ones)
     np.bitwise_and.at(table, tau, per_code.astype(masks.dtype))
     return _Input(key, None, np.ascontiguousarray(table.T))
+
+
+# 2**k mod p differs for every k below the word's bits (see BitKernel.record_values)
+_MODULI = {8: 11, 16: 19, 32: 37, 64: 67}
+
+
+def _as_ints(table: np.ndarray) -> tuple:
+    """Each row of a 2-d array of words as one Python integer (first word lowest)."""
+    data = np.ascontiguousarray(table).tobytes()
+    size = table.shape[1] * table.dtype.itemsize
+    return tuple(int.from_bytes(data[i:i + size], "little") for i in range(0, len(data), size))

@@ -2,7 +2,7 @@
 
 Every segment is compiled to a :class:`~pmmlserve.scoring._unit.Unit`; the combination rules live
 in :mod:`pmmlserve.scoring._aggregate`.  A sum or average of plain regression trees (the
-gradient-boosting and random-forest shape) skips the units and runs as one forest kernel.
+gradient-boosting and random-forest shape) skips the units: see :mod:`pmmlserve.scoring._ensemble`.
 """
 
 from __future__ import annotations
@@ -23,12 +23,11 @@ from pmmlserve.scoring._aggregate import (
     Combiner,
 )
 from pmmlserve.scoring._codegen import Codegen
-from pmmlserve.scoring._forest import Forest
+from pmmlserve.scoring._ensemble import TreeEnsemble
 from pmmlserve.scoring._predicates import compile_predicate
 from pmmlserve.scoring._results import BatchResult, CompiledModel, ScalarResult
 from pmmlserve.scoring._scope import BatchContext, FieldInfo, NamedField, Node, Scope
-from pmmlserve.scoring._tree import LabelSpec, leaf_score
-from pmmlserve.scoring._treeir import lower_tree
+from pmmlserve.scoring._tree import LabelSpec
 from pmmlserve.scoring._values import is_numeric
 
 __all__ = ["MiningKernel"]
@@ -37,23 +36,6 @@ _SELECTIONS = ("modelChain", "selectFirst", "selectAll")
 #: the supported multipleModelMethod values, per functionName (read by the support table)
 _REGRESSION = VALUE_METHODS + _SELECTIONS
 _CLASSIFICATION = CLASS_METHODS + _SELECTIONS
-_FOREST_METHODS = ("sum", "weightedSum", "average", "weightedAverage")
-
-
-def _f32_cumsum(values: list) -> Optional[float]:
-    if any(v is None for v in values):
-        return None
-    return float(np.cumsum(np.asarray(values, dtype=np.float32))[-1])
-
-
-def _plain_segment(seg: d.Segment) -> bool:
-    m = seg.model
-    c = m.common
-    return (isinstance(m, d.TreeModel) and isinstance(seg.predicate, d.TruePredicate)
-            and c.function_name == "regression"
-            and not c.output_fields and not c.targets and not c.local_fields
-            and all(mf.missing_value_replacement is None and mf.invalid_value_treatment ==
-                    "returnInvalid" and mf.outliers == "asIs" for mf in c.mining_fields))
 
 
 def _missing(value: np.ndarray) -> np.ndarray:
@@ -106,7 +88,7 @@ class MiningKernel(CompiledModel):
             raise InvalidMarkupError("two Segments have the same id", element="Segmentation",
                                      line=common.line)
         self.labels = labels.declared if self.function == "classification" else None
-        self.forest: Optional[Forest] = None
+        self.forest: Optional[TreeEnsemble] = None
         self.units: list = []
         self.predicates: list = []
         #: every segment's output fields in a modelChain (visible to the parent's Output)
@@ -115,9 +97,9 @@ class MiningKernel(CompiledModel):
         self.exposed: list = []
         self._segment_nodes: list[_SegmentOutput] = []
         wants_segments = any(of.segment_id is not None for of in common.output_fields)
-        if self.method in _FOREST_METHODS and self.function == "regression" \
-                and not wants_segments and all(_plain_segment(s) for s in model.segments):
-            self._compile_forest(model, scope)
+        if self.function == "regression" and not wants_segments \
+                and TreeEnsemble.takes(model):
+            self.forest = TreeEnsemble(model, scope, float_sum=self.math_context == "float")
             return
         chain_scope = Scope(scope) if self.method == "modelChain" else scope
         for seg in model.segments:
@@ -166,76 +148,6 @@ class MiningKernel(CompiledModel):
                                          element="Segmentation", line=line)
 
     # ------------------------------------------------------------------ tree-ensemble fast path
-    def _compile_forest(self, model: d.MiningModel, scope: Scope) -> None:
-        predicates: dict = {}
-        roots = [lower_tree(seg.model, scope, predicates)[0] for seg in model.segments]
-        self.forest = Forest(roots)
-        # a tree's scores are float32 in its own float context; the sum is float32 in ours
-        contexts = [seg.model.common.math_context for seg in model.segments]
-        self.leaf_values = np.array([leaf_score(leaf, contexts[t])
-                                     for leaf, t in zip(self.forest.leaves,
-                                                        self.forest.leaf_trees)])
-        self._pos = {id(leaf): i for i, leaf in enumerate(self.forest.leaves)}
-        self.combiner = Combiner(self.method, self.weights, self.treatment,
-                                 model.missing_threshold,
-                                 float_sum=self.math_context == "float")
-
-    def _forest_batch(self, ctx: BatchContext) -> BatchResult:
-        return BatchResult(self.combiner.values(self.forest.leaf_values(ctx, self.leaf_values)))
-
-    def _forest_emit(self, gen: Codegen) -> ScalarResult:
-        fields = self.forest.emit_fields(gen)
-        c = self.combiner
-        if not c.float_sum and self.treatment != "skipSegment":
-            return self._forest_emit_running_sum(gen, fields)
-        names = []
-        emitted: list[float] = []  # leaf values the generated code can actually reach
-
-        def value_of(leaf) -> float:
-            value = self.leaf_values[self._pos[id(leaf)]]
-            emitted.append(value)
-            return value
-
-        for t in range(len(self.forest.roots)):
-            names.append(gen.var("tv"))
-            self.forest.emit_tree(gen, t, fields, names[-1], "=",
-                                  lambda leaf: _literal(gen, value_of(leaf)))
-        # a null leaf reached only through a missing value of a field that cannot be missing
-        # is never emitted, so the sum needs no missing check
-        nullable = bool(np.isnan(np.asarray(emitted)).any())
-        if c.float_sum and not nullable and self.method == "sum":
-            return ScalarResult(gen.assign(
-                f"{gen.const(_f32_cumsum, 'f32sum')}([{', '.join(names)}])", "s"))
-        return ScalarResult(gen.assign(
-            f"{gen.const(c.one_value, 'agg')}(None, [{', '.join(names)}])", "s"))
-
-    def _forest_emit_running_sum(self, gen: Codegen, fields: dict) -> ScalarResult:
-        """Each tree adds its leaf (times its weight, rounded as JPMML rounds ``w * v``) to
-        one running total, in document order; a null leaf adds NaN, so the total is missing
-        when any tree's prediction is."""
-        c = self.combiner
-        total = gen.var("s")
-        nullable = False
-        values, pos = self.leaf_values.tolist(), self._pos
-        for t in range(len(self.forest.roots)):
-            w = c.weights[t]
-
-            def term(leaf, w=w) -> str:
-                nonlocal nullable
-                value = values[pos[id(leaf)]]
-                nullable = nullable or value != value
-                return gen.literal(w * value if c.weighted else value)
-
-            self.forest.emit_tree(gen, t, fields, total, "=" if t == 0 else "+=", term)
-        if nullable:
-            gen.line(f"{total} = None if {total} != {total} else {total}")
-        if self.method == "average":
-            total = gen.assign(f"(None if {total} is None else {total} / {len(c.weights)})", "s")
-        elif self.method == "weightedAverage":
-            total = gen.assign(f"(None if {total} is None or {gen.const(c.weight_sum)} == 0 "
-                               f"else {total} / {gen.const(c.weight_sum)})", "s")
-        return ScalarResult(total)
-
     # ------------------------------------------------------------------ batch
     def _segments(self, ctx: BatchContext) -> _Segments:
         state = ctx.cache.get(id(self))
@@ -262,7 +174,7 @@ class MiningKernel(CompiledModel):
 
     def batch(self, ctx: BatchContext) -> BatchResult:
         if self.forest is not None:
-            return self._forest_batch(ctx)
+            return self.forest.batch(ctx)
         s = self._segments(ctx)
         if self.method in ("modelChain", "selectFirst"):
             return self._select(s, ctx.n)
@@ -332,11 +244,7 @@ class MiningKernel(CompiledModel):
     # ------------------------------------------------------------------ one record
     def emit(self, gen: Codegen) -> ScalarResult:
         if self.forest is not None:
-            result = self._forest_emit(gen)
-            # the code is written: the batch path needs only the forest's arrays
-            self.forest.release()
-            self._pos = None
-            return result
+            return self.forest.emit(gen)
         segs = [self._emit_segment(gen, i) for i in range(len(self.units))]
         if self.method in ("modelChain", "selectFirst"):
             result = self._emit_select(gen, segs)
@@ -568,9 +476,3 @@ def _dict_literal(gen: Codegen, probabilities: Optional[dict]) -> str:
     if probabilities is None:
         return "None"
     return "{" + ", ".join(f"{gen.const(label)}: {v}" for label, v in probabilities.items()) + "}"
-
-
-def _literal(gen: Codegen, x: float) -> str:
-    if x != x:
-        return "None"
-    return repr(float(x)) if np.isfinite(x) else gen.const(float(x))

@@ -114,13 +114,16 @@ def test_tests_on_ranks_and_on_literals_agree_bit_for_bit(estimator, monkeypatch
         assert ranks.predict_one(record) == literals.predict_one(record)
 
 
-def test_large_forests_compare_by_rank_small_ones_by_literal():
+def test_large_written_forests_compare_by_rank_small_ones_by_literal(monkeypatch):
+    # large forests the bit kernel holds score one record with it (tests/scoring/test_bitforest)
+    monkeypatch.setattr(_forest, "_BITS_PATHS", 1 << 30)
     X = frame(800, 21)
     small = _fit(HistGradientBoostingRegressor(max_iter=5, random_state=0), X)
     large = _fit(HistGradientBoostingRegressor(max_iter=60, max_leaf_nodes=31,
                                                random_state=0), X)
     assert "_bisect" not in _source(pmmlserve.load(export(small), verify=False))
-    assert "_bisect" in _source(pmmlserve.load(export(large), verify=False))
+    source = _source(pmmlserve.load(export(large), verify=False))
+    assert "_bisect" in source and "_reached" not in source
 
 
 def _reachable_types(root) -> set[str]:

@@ -160,6 +160,15 @@ def test_tree_tests_written_on_ranks_match_spec(case: SpecCase, monkeypatch):
     _check_pmmlserve(case)
 
 
+@pytest.mark.parametrize("case", TREE_CASES)
+def test_tree_cases_scored_one_record_at_a_time_by_the_bit_kernel_match_spec(case: SpecCase,
+                                                                              monkeypatch):
+    # every forest the bit kernel holds scores one record with it, which only large ones do
+    # otherwise
+    monkeypatch.setattr(_forest, "_BITS_PATHS", 0)
+    _check_pmmlserve(case)
+
+
 def _check_pmmlserve(case: SpecCase) -> None:
     model = pmmlserve.load(case.pmml)
     good = []
