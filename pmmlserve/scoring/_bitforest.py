@@ -139,7 +139,6 @@ class BitKernel:
                 per_word.take(index, out=out[lo:hi, chunk.start:chunk.stop])
         return out
 
-
     # ------------------------------------------------------------------ one record
     @property
     def balanced_depths(self) -> int:
