@@ -11,7 +11,13 @@ from lxml import etree
 from pmmlserve.exceptions import InvalidMarkupError, UnsupportedMarkupError
 
 __all__ = ["local_name", "children_named", "child_named", "require", "number", "unsupported",
-           "bool_attribute"]
+           "bool_attribute", "MODEL_ELEMENTS", "EXPRESSION_ELEMENTS", "PREDICATE_ELEMENTS"]
+
+MODEL_ELEMENTS = ("RegressionModel", "TreeModel", "MiningModel", "NeuralNetwork")
+EXPRESSION_ELEMENTS = (
+    "Constant", "FieldRef", "NormContinuous", "NormDiscrete", "Discretize", "MapValues", "Apply"
+)
+PREDICATE_ELEMENTS = ("SimplePredicate", "SimpleSetPredicate", "CompoundPredicate", "True", "False")
 
 _LOCAL_NAMES: dict[str, str] = {}
 

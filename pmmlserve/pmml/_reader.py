@@ -14,6 +14,9 @@ from lxml import etree
 from pmmlserve.exceptions import InvalidMarkupError
 from pmmlserve.pmml import _document as d
 from pmmlserve.pmml._elements import (
+    EXPRESSION_ELEMENTS,
+    MODEL_ELEMENTS,
+    PREDICATE_ELEMENTS,
     bool_attribute,
     child_named,
     children_named,
@@ -22,14 +25,10 @@ from pmmlserve.pmml._elements import (
     require,
     unsupported,
 )
+from pmmlserve.pmml._nodes import binary_nodes, find_predicate, tree_node
 
 __all__ = ["read_document", "MODEL_ELEMENTS", "EXPRESSION_ELEMENTS", "PREDICATE_ELEMENTS"]
 
-MODEL_ELEMENTS = ("RegressionModel", "TreeModel", "MiningModel", "NeuralNetwork")
-EXPRESSION_ELEMENTS = (
-    "Constant", "FieldRef", "NormContinuous", "NormDiscrete", "Discretize", "MapValues", "Apply"
-)
-PREDICATE_ELEMENTS = ("SimplePredicate", "SimpleSetPredicate", "CompoundPredicate", "True", "False")
 _ALL_MODELS = MODEL_ELEMENTS + (
     "AssociationModel", "AnomalyDetectionModel", "BayesianNetworkModel", "BaselineModel",
     "ClusteringModel", "GaussianProcessModel", "GeneralRegressionModel", "NaiveBayesModel",
@@ -219,62 +218,6 @@ def _only_expression_skipping(e: etree._Element, skip: str) -> d.Expression:
     return _expression(exprs[0])
 
 
-# --------------------------------------------------------------------------- predicates
-
-
-def _predicate(e: etree._Element) -> d.Predicate:
-    name = local_name(e)
-    if name == "SimplePredicate":
-        return d.SimplePredicate(require(e, "field"), require(e, "operator"), e.get("value"),
-                                 e.sourceline)
-    if name == "SimpleSetPredicate":
-        array = child_named(e, "Array")
-        if array is None:
-            raise InvalidMarkupError("an Array is required", element=name, line=e.sourceline)
-        return d.SimpleSetPredicate(require(e, "field"), require(e, "booleanOperator"),
-                                    tuple(_array_values(array)), e.sourceline)
-    if name == "CompoundPredicate":
-        parts = tuple(_predicate(c) for c in e if local_name(c) in PREDICATE_ELEMENTS)
-        return d.CompoundPredicate(require(e, "booleanOperator"), parts, e.sourceline)
-    if name == "True":
-        return d.TruePredicate(e.sourceline)
-    if name == "False":
-        return d.FalsePredicate(e.sourceline)
-    raise unsupported(e, f"predicate <{name}> is not supported")
-
-
-def _find_predicate(e: etree._Element) -> d.Predicate:
-    for c in e:
-        if local_name(c) in PREDICATE_ELEMENTS:
-            return _predicate(c)
-    raise InvalidMarkupError("a predicate is required", element=local_name(e), line=e.sourceline)
-
-
-def _array_values(array: etree._Element) -> list[str]:
-    """Split an Array's content: whitespace-separated, with double-quoted entries allowed."""
-    text = array.text or ""
-    values, i, n = [], 0, len(text)
-    while i < n:
-        if text[i].isspace():
-            i += 1
-        elif text[i] == '"':
-            j, buf = i + 1, []
-            while j < n and text[j] != '"':
-                if text[j] == "\\" and j + 1 < n:
-                    j += 1
-                buf.append(text[j])
-                j += 1
-            values.append("".join(buf))
-            i = j + 1
-        else:
-            j = i
-            while j < n and not text[j].isspace():
-                j += 1
-            values.append(text[i:j])
-            i = j
-    return values
-
-
 # --------------------------------------------------------------------------- model parts
 
 
@@ -433,42 +376,15 @@ def _regression_model(e: etree._Element) -> d.RegressionModel:
     return d.RegressionModel(_common(e), tuple(tables), method)
 
 
-_NODE_UNSUPPORTED = frozenset(MODEL_ELEMENTS + ("Partition", "Regression", "DecisionTree"))
-_PREDICATES = frozenset(PREDICATE_ELEMENTS)
-
-
-def _tree_node(e: etree._Element) -> d.TreeNode:
-    # one pass over the children: trees are most of a large document
-    predicate = None
-    children = []
-    distributions = []
-    for c in e:
-        name = local_name(c)
-        if name == "Node":
-            children.append(_tree_node(c))
-        elif name == "ScoreDistribution":
-            distributions.append(d.ScoreDistribution(
-                require(c, "value"), number(c, "recordCount", required=True),
-                number(c, "probability"), number(c, "confidence")))
-        elif name in _PREDICATES:
-            if predicate is None:
-                predicate = _predicate(c)
-        elif name in _NODE_UNSUPPORTED:
-            raise unsupported(c, f"<{name}> inside a tree Node is not supported")
-    if predicate is None:
-        raise InvalidMarkupError("a predicate is required", element="Node", line=e.sourceline)
-    return d.TreeNode(predicate, tuple(children), e.get("score"), e.get("id"),
-                      number(e, "recordCount"), e.get("defaultChild"), tuple(distributions),
-                      e.sourceline)
-
-
 def _tree_model(e: etree._Element) -> d.TreeModel:
     root = child_named(e, "Node")
     if root is None:
         raise InvalidMarkupError("a root Node is required", element="TreeModel", line=e.sourceline)
+    binary = binary_nodes(root)
     return d.TreeModel(
         common=_common(e),
-        root=_tree_node(root),
+        root=tree_node(root) if binary is None else None,
+        binary=binary,
         missing_value_strategy=e.get("missingValueStrategy", "none"),
         missing_value_penalty=number(e, "missingValuePenalty", 1.0),
         no_true_child_strategy=e.get("noTrueChildStrategy", "returnNullPrediction"),
@@ -488,7 +404,7 @@ def _mining_model(e: etree._Element) -> d.MiningModel:
             raise InvalidMarkupError("a Segment holds exactly one model", element="Segment",
                                      line=s.sourceline)
         segments.append(d.Segment(
-            predicate=_find_predicate(s),
+            predicate=find_predicate(s),
             model=_model(inner[0]),
             id=s.get("id"),
             weight=number(s, "weight", 1.0),

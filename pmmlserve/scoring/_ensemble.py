@@ -2,7 +2,8 @@
 one :class:`~pmmlserve.scoring._forest.Forest` instead of a unit per segment.
 
 For one record, a large forest the bit kernel holds is scored by its masks (see
-:meth:`Forest.emit_reached`); other forests are written out tree by tree.
+:meth:`Forest.emit_reached`); other forests are written out tree by tree.  A large forest of
+binary trees is lowered without IR (see :mod:`pmmlserve.scoring._binarytrees`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 
 from pmmlserve.pmml import _document as d
 from pmmlserve.scoring._aggregate import Combiner
+from pmmlserve.scoring._binarytrees import binary_forest
 from pmmlserve.scoring._codegen import Codegen
 from pmmlserve.scoring._forest import Forest
 from pmmlserve.scoring._results import BatchResult, ScalarResult
@@ -48,15 +50,21 @@ class TreeEnsemble:
     def __init__(self, model: d.MiningModel, scope: Scope, float_sum: bool):
         predicates: dict = {}
         segments = model.segments
-        self.forest = Forest([lower_tree(seg.model, scope, predicates)[0] for seg in segments])
         self.method = model.method
         self.treatment = model.missing_prediction_treatment
-        # a tree's scores are float32 in its own float context; the sum is float32 in ours
-        contexts = [seg.model.common.math_context for seg in segments]
-        self.leaf_values = np.array([leaf_score(leaf, contexts[t])
-                                     for leaf, t in zip(self.forest.leaves,
-                                                        self.forest.leaf_trees)])
-        self._pos: Optional[dict] = {id(leaf): i for i, leaf in enumerate(self.forest.leaves)}
+        self._pos: Optional[dict] = None
+        direct = binary_forest([seg.model for seg in segments], scope, predicates)
+        if direct is not None:
+            self.forest, self.leaf_values = direct
+        else:
+            roots = [lower_tree(seg.model, scope, predicates)[0] for seg in segments]
+            self.forest = Forest(roots)
+            # a tree's scores are float32 in its own float context; the sum is float32 in ours
+            contexts = [seg.model.common.math_context for seg in segments]
+            self.leaf_values = np.array([leaf_score(leaf, contexts[t])
+                                         for leaf, t in zip(self.forest.leaves,
+                                                            self.forest.leaf_trees)])
+            self._pos = {id(leaf): i for i, leaf in enumerate(self.forest.leaves)}
         self.combiner = Combiner(self.method, [s.weight for s in segments], self.treatment,
                                  model.missing_threshold, float_sum=float_sum)
 

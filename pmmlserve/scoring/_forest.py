@@ -55,12 +55,17 @@ class Forest:
         Every distinct leaf; :meth:`leaf_indices` returns positions in this list.
     """
 
-    def __init__(self, roots: list[IRNode]):
+    def __init__(self, roots: Optional[list[IRNode]]):
         self.roots = roots
-        self.leaves: list[Leaf] = []
-        decisions: list[Decision] = []
+        self.leaves: Optional[list[Leaf]] = []
         #: per leaf, the first tree that reaches it
         self.leaf_trees: list[int] = []
+        self._features: list[tuple] = []  # ("num", field) | ("set", field, values) | ("pred", p)
+        self._generic: set[int] = set()   # decisions the generated code tests as predicates
+        self._feature_index: dict[tuple, int] = {}
+        if roots is None:
+            return  # see from_decisions
+        decisions: list[Decision] = []
         # node -> its position among the leaves, or ~(its position among the decisions)
         code: dict[int, int] = {}
         # per tree, its number of decisions (a bound on its depth), or None when it shares
@@ -85,33 +90,54 @@ class Forest:
                     self.leaves.append(node)
                     self.leaf_trees.append(t)
             sizes.append(None if shared else len(decisions) - decisions_before)
-        # Leaves first, so that a node index below len(leaves) is its leaf position.
-        n_leaves = len(self.leaves)
-        m = n_leaves + len(decisions)
+        # A tree with few decisions is shallow enough without measuring its depth.
+        memo: dict = {}
+        depths = [size if size is not None and size <= _EXPRESSION_DEPTH else depth(r, memo)
+                  for size, r in zip(sizes, roots)]
+        self._assemble(len(self.leaves), [d.predicate for d in decisions],
+                       [code[id(d.yes)] for d in decisions], [code[id(d.no)] for d in decisions],
+                       [code[id(d.unknown)] for d in decisions],
+                       [code[id(r)] for r in roots], depths, decisions)
+
+    @classmethod
+    def from_decisions(cls, n_leaves: int, leaf_trees: list[int], predicates: list,
+                       yes: list[int], no: list[int], unknown: list[int], roots: list[int],
+                       depths: list[int]) -> "Forest":
+        """A forest given as its decisions, without IR (nothing to write out as code).
+
+        Children and roots are codes: a leaf's position (``0 <= c < n_leaves``), or ``~j`` for
+        decision ``j``; ``predicates[j]`` is decision ``j``'s compiled predicate (TRUE: ``yes``).
+        """
+        forest = cls(None)
+        forest.leaves = None
+        forest.leaf_trees = leaf_trees
+        forest._assemble(n_leaves, predicates, yes, no, unknown, roots, depths, None)
+        return forest
+
+    def _assemble(self, n_leaves: int, predicates: list, yes: list[int], no: list[int],
+                  unknown: list[int], roots: list[int], depths: list[int],
+                  decisions: Optional[list[Decision]]) -> None:
+        """The parallel arrays and the bit kernel of decisions given by codes (see
+        :meth:`from_decisions`); ``decisions``, when given, are their IR nodes."""
+        m = n_leaves + len(predicates)
         # Every decision becomes "x <= threshold" on one column of a feature matrix:
         #   x <  t  is  x <= nextafter(t, -inf);  x > t / x >= t swap the two children;
         #   a set test on a string field is a 0/1 indicator column of that set (<= 0.5 swapped);
         #   anything else (compound predicates...) is a 1/0/NaN column of the predicate itself.
         # Missing values (NaN) follow the decision's "unknown" child.
-        self._features: list[tuple] = []  # ("num", field) | ("set", field, values) | ("pred", p)
-        self._generic: set[int] = set()   # decisions the generated code tests as predicates
-        self._feature_index: dict[tuple, int] = {}
         tests: dict[int, tuple] = {}  # per distinct predicate: (feature, threshold, swap)
-        feat, thr, le_child, gt_child, unk = [], [], [], [], []
-        for node in decisions:
-            p = node.predicate
+        feat, thr, le_child, gt_child = [], [], [], []
+        for k, p in enumerate(predicates):
             test = tests.get(id(p))
             if test is None:
                 test = tests[id(p)] = self._test_of(p)
             j, t, swap = test
-            if self._features[j][0] == "pred":
-                self._generic.add(id(node))
-            yes, no = code[id(node.yes)], code[id(node.no)]
+            if decisions is not None and self._features[j][0] == "pred":
+                self._generic.add(id(decisions[k]))
             feat.append(j)
             thr.append(t)
-            le_child.append(no if swap else yes)
-            gt_child.append(yes if swap else no)
-            unk.append(code[id(node.unknown)])
+            le_child.append(no[k] if swap else yes[k])
+            gt_child.append(yes[k] if swap else no[k])
 
         def index(codes: list[int]) -> np.ndarray:
             c = np.array(codes, dtype=np.intp)
@@ -125,7 +151,7 @@ class Forest:
         self.thr[n_leaves:] = thr
         self.child[2 * n_leaves::2] = index(gt_child)
         self.child[2 * n_leaves + 1::2] = index(le_child)
-        self.unk[n_leaves:] = index(unk)
+        self.unk[n_leaves:] = index(unknown)
         # set tests on one field share one hash lookup per batch: codes into the field's
         # vocabulary, then one boolean table row per set
         vocabs: dict[int, dict] = {}  # field -> its tested values, in order
@@ -137,12 +163,8 @@ class Forest:
         self._members = [
             np.array([v in key[2] for v in vocabs[id(key[1])]] + [False, np.nan], dtype=np.float64)
             if key[0] == "set" else None for key in self._features]
-        self.root_index = index([code[id(r)] for r in roots])
+        self.root_index = index(roots)
         self.n_leaves = n_leaves
-        # A tree with few decisions is shallow enough without measuring its depth.
-        memo: dict = {}
-        depths = [size if size is not None and size <= _EXPRESSION_DEPTH else depth(r, memo)
-                  for size, r in zip(sizes, roots)]
         #: an upper bound of the longest decision path (the level-by-level kernel's steps)
         self.depth = max(depths, default=0)
         self._expressions = [d <= _EXPRESSION_DEPTH for d in depths]

@@ -89,6 +89,7 @@ class _Lowering:
                 f"noTrueChildStrategy={tree.no_true_child_strategy!r} is not supported",
                 element="TreeModel", line=tree.common.line)
         self.tree = tree
+        self.root = tree.nodes()
         self.scope = scope
         self.predicates = predicates
         self.strategy = tree.missing_value_strategy
@@ -100,7 +101,7 @@ class _Lowering:
         """JPMML's id for a node without one: its 1-based depth-first pre-order position."""
         if self._implicit is None:
             self._implicit = {}
-            stack = [self.tree.root]
+            stack = [self.root]
             while stack:
                 n = stack.pop()
                 self._implicit[id(n)] = str(len(self._implicit) + 1)
@@ -185,8 +186,8 @@ def lower_tree(tree: d.TreeModel, scope: Scope,
     ``predicates`` memoises compiled simple predicates; trees lowered in one scope may share it.
     """
     lowering = _Lowering(tree, scope, {} if predicates is None else predicates)
-    root_pred = lowering.predicate(tree.root.predicate)
-    root = lowering.build(tree.root)
+    root_pred = lowering.predicate(lowering.root.predicate)
+    root = lowering.build(lowering.root)
     if root_pred.always is not True:
         # a root predicate other than True: FALSE/UNKNOWN at the root means no prediction
         root = Decision(root_pred, root, lowering.null, lowering.null)

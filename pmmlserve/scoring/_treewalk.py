@@ -51,10 +51,11 @@ class WalkingTreeKernel(CompiledModel):
         self.last_prediction = model.no_true_child_strategy == "returnLastPrediction"
         found = list(labels.declared)
         self._parse = labels.parse
-        self._collect_labels(model.root, found)
+        root = model.nodes()
+        self._collect_labels(root, found)
         self.labels = tuple(found)
         self.predicates = []
-        self.root = self._build(model.root, scope)
+        self.root = self._build(root, scope)
 
     def _collect_labels(self, node: d.TreeNode, found: list) -> None:
         for s in node.distributions:

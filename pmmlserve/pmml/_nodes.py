@@ -1,0 +1,157 @@
+"""Reading predicates and tree nodes: node by node into the typed document's
+:class:`~pmmlserve.pmml._document.TreeNode`, or, for the binary trees forests are made of, into
+columns (:class:`~pmmlserve.pmml._document.BinaryNodes`)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from lxml import etree
+
+from pmmlserve.exceptions import InvalidMarkupError
+from pmmlserve.pmml import _document as d
+from pmmlserve.pmml._elements import (
+    MODEL_ELEMENTS,
+    PREDICATE_ELEMENTS,
+    child_named,
+    local_name,
+    number,
+    require,
+    unsupported,
+)
+
+__all__ = ["predicate", "find_predicate", "tree_node", "binary_nodes"]
+
+
+def predicate(e: etree._Element) -> d.Predicate:
+    name = local_name(e)
+    if name == "SimplePredicate":
+        return d.SimplePredicate(require(e, "field"), require(e, "operator"), e.get("value"),
+                                 e.sourceline)
+    if name == "SimpleSetPredicate":
+        array = child_named(e, "Array")
+        if array is None:
+            raise InvalidMarkupError("an Array is required", element=name, line=e.sourceline)
+        return d.SimpleSetPredicate(require(e, "field"), require(e, "booleanOperator"),
+                                    tuple(_array_values(array)), e.sourceline)
+    if name == "CompoundPredicate":
+        parts = tuple(predicate(c) for c in e if local_name(c) in PREDICATE_ELEMENTS)
+        return d.CompoundPredicate(require(e, "booleanOperator"), parts, e.sourceline)
+    if name == "True":
+        return d.TruePredicate(e.sourceline)
+    if name == "False":
+        return d.FalsePredicate(e.sourceline)
+    raise unsupported(e, f"predicate <{name}> is not supported")
+
+
+def find_predicate(e: etree._Element) -> d.Predicate:
+    for c in e:
+        if local_name(c) in PREDICATE_ELEMENTS:
+            return predicate(c)
+    raise InvalidMarkupError("a predicate is required", element=local_name(e), line=e.sourceline)
+
+
+def _array_values(array: etree._Element) -> list[str]:
+    """Split an Array's content: whitespace-separated, with double-quoted entries allowed."""
+    text = array.text or ""
+    values, i, n = [], 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+        elif text[i] == '"':
+            j, buf = i + 1, []
+            while j < n and text[j] != '"':
+                if text[j] == "\\" and j + 1 < n:
+                    j += 1
+                buf.append(text[j])
+                j += 1
+            values.append("".join(buf))
+            i = j + 1
+        else:
+            j = i
+            while j < n and not text[j].isspace():
+                j += 1
+            values.append(text[i:j])
+            i = j
+    return values
+
+
+_NODE_UNSUPPORTED = frozenset(MODEL_ELEMENTS + ("Partition", "Regression", "DecisionTree"))
+_PREDICATES = frozenset(PREDICATE_ELEMENTS)
+
+
+def tree_node(e: etree._Element) -> d.TreeNode:
+    # one pass over the children: trees are most of a large document
+    found = None
+    children = []
+    distributions = []
+    for c in e:
+        name = local_name(c)
+        if name == "Node":
+            children.append(tree_node(c))
+        elif name == "ScoreDistribution":
+            distributions.append(d.ScoreDistribution(
+                require(c, "value"), number(c, "recordCount", required=True),
+                number(c, "probability"), number(c, "confidence")))
+        elif name in _PREDICATES:
+            if found is None:
+                found = predicate(c)
+        elif name in _NODE_UNSUPPORTED:
+            raise unsupported(c, f"<{name}> inside a tree Node is not supported")
+    if found is None:
+        raise InvalidMarkupError("a predicate is required", element="Node", line=e.sourceline)
+    return d.TreeNode(found, tuple(children), e.get("score"), e.get("id"),
+                      number(e, "recordCount"), e.get("defaultChild"), tuple(distributions),
+                      e.sourceline)
+
+
+def binary_nodes(top: etree._Element) -> Optional[d.BinaryNodes]:
+    """The tree as :class:`~pmmlserve.pmml._document.BinaryNodes`, or None when it has any
+    other shape (then :func:`tree_node` reads it, and reports what is wrong with it)."""
+    ns = top.tag[:-4]  # "{namespace}" of "{namespace}Node"
+    node_tag, simple_tag = ns + "Node", ns + "SimplePredicate"
+    set_tag, array_tag = ns + "SimpleSetPredicate", ns + "Array"
+    nodes = list(top.iter(node_tag))  # document order
+    ids, scores, defaults, fields, operators, values, children, lines, predicate_lines = \
+        [], [], [], [], [], [], [], [], []
+    for n in nodes:
+        size = len(n)
+        if size == 3:  # the common case first
+            if n[1].tag != node_tag or n[2].tag != node_tag:
+                return None
+        elif size == 0 or any(c.tag != node_tag for c in n[1:]):
+            return None
+        get = n.get
+        known = (get("id"), get("score"), get("defaultChild"))
+        if len(n.attrib) != 3 - known.count(None):  # an attribute of another name
+            return None
+        p = n[0]
+        if p.tag == simple_tag:
+            pget = p.get
+            field, operator, value = pget("field"), pget("operator"), pget("value")
+            if field is None or operator is None or len(p) or \
+                    len(p.attrib) != 3 - (value is None):
+                return None
+        elif p.tag == set_tag:
+            pget = p.get
+            field, operator = pget("field"), pget("booleanOperator")
+            if field is None or operator not in ("isIn", "isNotIn") or len(p.attrib) != 2 \
+                    or len(p) != 1 or p[0].tag != array_tag:
+                return None
+            value = tuple(_array_values(p[0]))
+        elif not ids and p.tag == ns + "True" and not len(p) and not len(p.attrib):
+            field = operator = value = None
+        else:
+            return None
+        ids.append(known[0])
+        scores.append(known[1])
+        defaults.append(known[2])
+        fields.append(field)
+        operators.append(operator)
+        values.append(value)
+        children.append(size - 1)
+        lines.append(n.sourceline)
+        predicate_lines.append(p.sourceline)
+    return d.BinaryNodes(tuple(ids), tuple(scores), tuple(defaults), tuple(fields),
+                         tuple(operators), tuple(values), tuple(children), tuple(lines),
+                         tuple(predicate_lines))
