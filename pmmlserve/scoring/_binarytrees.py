@@ -78,119 +78,91 @@ class _Lowering:
         self.roots: list[int] = []
         self.depths: list[int] = []
 
-    def _leaf(self, t: int, value: float) -> int:
-        self.values.append(value)
-        self.leaf_trees.append(t)
-        return len(self.values) - 1
-
-    def _predicate(self, b: d.BinaryNodes, i: int):
-        key = (b.fields[i], b.operators[i], b.values[i])
-        compiled = self.memo.get(key)
-        if compiled is None:
-            kind = d.SimpleSetPredicate if key[1] in ("isIn", "isNotIn") else d.SimplePredicate
-            compiled = self.memo[key] = compile_predicate(kind(*key, b.predicate_lines[i]),
-                                                          self.scope)
+    def _compile(self, key: tuple, line: Optional[int]):
+        kind = d.SimpleSetPredicate if key[1] in ("isIn", "isNotIn") else d.SimplePredicate
+        compiled = self.memo[key] = compile_predicate(kind(*key, line), self.scope)
         return compiled
 
     def tree(self, t: int, tree: d.TreeModel) -> bool:
         """Add tree ``t``; False when it needs the IR path after all."""
         b = tree.binary
-        n = len(b.children)
-        floats = tree.common.math_context == "float"
-        scores: list[float] = []
-        for s in b.scores:
-            try:
-                x = float("nan") if s is None else float(s)
-            except ValueError:
-                return False  # the IR path reports it, with the line
-            scores.append(f32(x) if floats else x)
         kids = b.children
-        after = [0] * (n + 1)  # after[i]: the node that follows i's subtree
-        for i in range(n - 1, -1, -1):
-            a = i + 1
-            for _ in range(kids[i]):
-                a = after[a]
-            after[i] = a
+        n = len(kids)
         strategy = tree.missing_value_strategy
         if strategy == "none" and max(kids) > 2:
             return False  # a missing value walks on along a chain: the IR path
+        floats = tree.common.math_context == "float"
         last = tree.no_true_child_strategy == "returnLastPrediction"
+        values, leaf_trees = self.values, self.leaf_trees
+
+        def leaf(value: float) -> int:
+            values.append(value)
+            leaf_trees.append(t)
+            return len(values) - 1
+
+        def score(i: int) -> float:
+            x = float(b.scores[i])  # a ValueError: the IR path reports it, with the line
+            return f32(x) if floats else x
+
+        after = [0] * (n + 1)  # after[i]: the node that follows i's subtree
+        for i in range(n - 1, -1, -1):
+            k = kids[i]
+            after[i] = i + 1 if k == 0 else after[after[i + 1]] if k == 2 else \
+                _skip(after, i + 1, k)
         # codes: leaf position, or ~decision; a node's (first) decision is numbered first
-        code = [0] * n
         internal = [i for i in range(n) if kids[i]]
-        decisions: dict[int, tuple] = {}  # decision -> (predicate, yes, no, unknown)
         first = len(self.predicates)
-        for k, i in enumerate(internal):
-            code[i] = ~(first + k)
         following = first + len(internal)  # the next decision of a chain
-        for i in range(n):
-            if not kids[i]:
-                code[i] = self._leaf(t, scores[i])
-        null: list[int] = []
-        own: dict[int, int] = {}
+        code = [0] * n
+        try:
+            for k, i in enumerate(internal):
+                code[i] = ~(first + k)
+            for i in range(n):
+                if not kids[i]:
+                    code[i] = leaf(float("nan") if b.scores[i] is None else score(i))
+            null: list[int] = []
+            own: dict[int, int] = {}
 
-        def prediction(i: int) -> int:
-            """Node ``i``'s own prediction as a leaf (the null leaf if it has no score)."""
-            if b.scores[i] is None:
-                return missing()
-            if i not in own:
-                own[i] = self._leaf(t, scores[i])
-            return own[i]
+            def missing() -> int:
+                if not null:
+                    null.append(leaf(float("nan")))
+                return null[0]
 
-        def missing() -> int:
-            if not null:
-                null.append(self._leaf(t, float("nan")))
-            return null[0]
+            def prediction(i: int) -> int:
+                """Node ``i``'s own prediction as a leaf (none without a score)."""
+                if b.scores[i] is None:
+                    return missing()
+                if i not in own:
+                    own[i] = leaf(score(i))
+                return own[i]
 
-        for i in internal:
-            children = [i + 1]
-            for _ in range(kids[i] - 1):
-                children.append(after[children[-1]])
-            tests = [self._predicate(b, c) for c in children]
-            if any(p.always is not None for p in tests):
-                return False
-            if strategy == "defaultChild":
-                default = b.default_children[i]
-                if default is None:
-                    unknown = missing()
-                else:
-                    named = [c for c in children if b.ids[c] == default]
-                    if not named:
-                        return False  # names no child: the IR path reports it
-                    unknown = code[named[0]]
-            elif strategy == "lastPrediction":
-                unknown = prediction(i)
-            elif strategy == "nullPrediction":
-                unknown = missing()
-            else:  # none: the next test (None below), or past a complement pair the end
-                unknown = None
-            # the chain of tests, as the IR lowers it: "c_j TRUE -> c_j, FALSE -> the rest";
-            # a test followed by its complement decides between both children at once
-            links, j = [], 0
-            while j < len(children):
-                if j + 1 < len(children) and complements(tests[j], tests[j + 1]):
-                    links.append((tests[j], code[children[j]], code[children[j + 1]], True))
-                    j += 2
-                else:
-                    links.append((tests[j], code[children[j]], None, False))
-                    j += 1
-            number = ~code[i]
-            for k, (test, yes, no, pair) in enumerate(links):
-                if k + 1 < len(links):
-                    nxt, following = following, following + 1
-                    no = ~nxt if no is None else no
-                    if no != ~nxt:
-                        return False  # a complement pair before more children: IR path
-                elif no is None:  # no child TRUE
-                    no = prediction(i) if last else missing()
-                if unknown is not None:
-                    decisions[number] = (test, yes, no, unknown)
-                elif pair:  # "none" (two children at most): past a pair, no child TRUE
-                    decisions[number] = (test, yes, no, prediction(i) if last else missing())
-                else:  # "none": the next test
-                    decisions[number] = (test, yes, no, no)
-                if k + 1 < len(links):
-                    number = nxt
+            keys = list(zip(b.fields, b.operators, b.values))
+            memo, lines = self.memo, b.predicate_lines
+            decisions: dict[int, tuple] = {}  # decision -> (predicate, yes, no, unknown)
+            for i in internal:
+                a = i + 1
+                pa = memo.get(keys[a])
+                if pa is None:
+                    pa = self._compile(keys[a], lines[a])
+                if kids[i] == 2:
+                    c = after[a]
+                    pc = memo.get(keys[c])
+                    if pc is None:
+                        pc = self._compile(keys[c], lines[c])
+                    if pa.always is None and pc.always is None and complements(pa, pc):
+                        # the common case: one test decides between both children
+                        unknown = self._unknown(b, i, (a, c), code, strategy, missing,
+                                                prediction, last)
+                        if unknown is False:
+                            return False
+                        decisions[~code[i]] = (pa, code[a], code[c], unknown)
+                        continue
+                following = self._chain(b, i, after, code, keys, decisions, following,
+                                        strategy, missing, prediction, last)
+                if following is None:
+                    return False
+        except ValueError:  # a score that is not a number: the IR path reports it, with the line
+            return False
         for k in range(first, following):
             test, yes, no, unknown = decisions[k]
             self.predicates.append(test)
@@ -200,3 +172,76 @@ class _Lowering:
         self.roots.append(code[0])
         self.depths.append(following - first)  # a bound on the longest path
         return True
+
+    @staticmethod
+    def _unknown(b: d.BinaryNodes, i: int, children: tuple, code: list, strategy: str,
+                 missing, prediction, last: bool):
+        """Where a missing value goes from node ``i`` past a pair of complementary tests (the
+        IR's ``_unknown``); False when defaultChild names no child."""
+        if strategy == "defaultChild":
+            default = b.default_children[i]
+            if default is None:
+                return missing()
+            for c in children:
+                if b.ids[c] == default:
+                    return code[c]
+            return False  # the IR path reports it
+        if strategy == "lastPrediction":
+            return prediction(i)
+        if strategy == "nullPrediction":
+            return missing()
+        return prediction(i) if last else missing()  # none: past the pair, no child TRUE
+
+    def _chain(self, b: d.BinaryNodes, i: int, after: list, code: list, keys: list,
+               decisions: dict, following: int, strategy: str, missing, prediction,
+               last: bool) -> Optional[int]:
+        """Node ``i``'s children tested in turn, as the IR lowers them: "c_j TRUE -> c_j,
+        FALSE -> the rest", a test followed by its complement deciding between both children
+        at once.  Returns the next free decision number, None for the IR path."""
+        children = [i + 1]
+        for _ in range(b.children[i] - 1):
+            children.append(after[children[-1]])
+        memo, lines = self.memo, b.predicate_lines
+        tests = [memo[keys[c]] if keys[c] in memo else self._compile(keys[c], lines[c])
+                 for c in children]
+        if any(p.always is not None for p in tests):
+            return None
+        links, j = [], 0
+        while j < len(children):
+            if j + 1 < len(children) and complements(tests[j], tests[j + 1]):
+                links.append((tests[j], code[children[j]], code[children[j + 1]], True))
+                j += 2
+            else:
+                links.append((tests[j], code[children[j]], None, False))
+                j += 1
+        unknown = None  # "none": the next test; past a pair, as at the end of the children
+        if strategy != "none":
+            unknown = self._unknown(b, i, tuple(children), code, strategy, missing, prediction,
+                                    last)
+            if unknown is False:
+                return None
+        number = ~code[i]
+        for k, (test, yes, no, pair) in enumerate(links):
+            if k + 1 < len(links):
+                nxt, following = following, following + 1
+                if no is not None:
+                    return None  # a complement pair before more children: the IR path
+                no = ~nxt
+            elif no is None:  # no child TRUE
+                no = prediction(i) if last else missing()
+            if unknown is not None:
+                decisions[number] = (test, yes, no, unknown)
+            elif pair:
+                decisions[number] = (test, yes, no, prediction(i) if last else missing())
+            else:
+                decisions[number] = (test, yes, no, no)
+            if k + 1 < len(links):
+                number = nxt
+        return following
+
+
+def _skip(after: list, i: int, k: int) -> int:
+    """The node after ``k`` consecutive sibling subtrees, the first at ``i``."""
+    for _ in range(k):
+        i = after[i]
+    return i
