@@ -359,7 +359,8 @@ def _caveats() -> list[str]:
         "garbage-collector callbacks do not (see Methodology).",
         "- **jpmml_evaluator's load gets faster as the run goes on** (the JIT compiles its "
         "parser and builders while it loads; its loads here are warm), and its load time moves "
-        "by ±40% between runs on this machine; pmmlserve's load does no such warming up.",
+        "a lot between runs on this machine (the HistGradientBoosting model's median: 60 ms in "
+        "one full run, 118 ms in the next); pmmlserve's load does no such warming up.",
         "- **Numbers from a shared or busy machine are noisy**: compare ratios from one run, not "
         "absolute times across runs, and check the load average above.",
     ]

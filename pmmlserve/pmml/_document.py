@@ -384,7 +384,7 @@ _SET_OPERATORS = ("isIn", "isNotIn")
 
 
 @dataclass(frozen=True)
-class BinaryNodes:
+class NodeColumns:
     """A tree whose every Node holds only a predicate (``True`` at the root, a SimplePredicate
     or SimpleSetPredicate below) and Nodes, with no attributes but ``id``, ``score`` and
     ``defaultChild`` (gradient-boosted forests as converters write them), kept as columns in
@@ -420,17 +420,17 @@ class BinaryNodes:
 @dataclass(frozen=True)
 class TreeModel:
     common: ModelCommon
-    #: the root Node, or None when the reader kept the nodes as :attr:`binary`
+    #: the root Node, or None when the reader kept the nodes as :attr:`columns`
     root: Optional[TreeNode]
     missing_value_strategy: str = "none"
     missing_value_penalty: float = 1.0
     no_true_child_strategy: str = "returnNullPrediction"
     split_characteristic: str = "multiSplit"
-    binary: Optional[BinaryNodes] = None
+    columns: Optional[NodeColumns] = None
 
     def nodes(self) -> TreeNode:
-        """The root Node (built from :attr:`binary` if that is how the tree was read)."""
-        return self.root if self.root is not None else self.binary.root()
+        """The root Node (built from :attr:`columns` if that is how the tree was read)."""
+        return self.root if self.root is not None else self.columns.root()
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Reading predicates and tree nodes: node by node into the typed document's
-:class:`~pmmlserve.pmml._document.TreeNode`, or, for the binary trees forests are made of, into
-columns (:class:`~pmmlserve.pmml._document.BinaryNodes`)."""
+:class:`~pmmlserve.pmml._document.TreeNode`, or, for trees of plain nodes as forests are written,
+into columns (:class:`~pmmlserve.pmml._document.NodeColumns`)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from pmmlserve.pmml._elements import (
     unsupported,
 )
 
-__all__ = ["predicate", "find_predicate", "tree_node", "binary_nodes"]
+__all__ = ["predicate", "find_predicate", "tree_node", "node_columns"]
 
 
 def predicate(e: etree._Element) -> d.Predicate:
@@ -105,8 +105,8 @@ def tree_node(e: etree._Element) -> d.TreeNode:
                       e.sourceline)
 
 
-def binary_nodes(top: etree._Element) -> Optional[d.BinaryNodes]:
-    """The tree as :class:`~pmmlserve.pmml._document.BinaryNodes`, or None when it has any
+def node_columns(top: etree._Element) -> Optional[d.NodeColumns]:
+    """The tree as :class:`~pmmlserve.pmml._document.NodeColumns`, or None when it has any
     other shape (then :func:`tree_node` reads it, and reports what is wrong with it)."""
     ns = top.tag[:-4]  # "{namespace}" of "{namespace}Node"
     node_tag, simple_tag = ns + "Node", ns + "SimplePredicate"
@@ -152,6 +152,6 @@ def binary_nodes(top: etree._Element) -> Optional[d.BinaryNodes]:
         children.append(size - 1)
         lines.append(n.sourceline)
         predicate_lines.append(p.sourceline)
-    return d.BinaryNodes(tuple(ids), tuple(scores), tuple(defaults), tuple(fields),
+    return d.NodeColumns(tuple(ids), tuple(scores), tuple(defaults), tuple(fields),
                          tuple(operators), tuple(values), tuple(children), tuple(lines),
                          tuple(predicate_lines))

@@ -25,7 +25,7 @@ from pmmlserve.pmml._elements import (
     require,
     unsupported,
 )
-from pmmlserve.pmml._nodes import binary_nodes, find_predicate, tree_node
+from pmmlserve.pmml._nodes import node_columns, find_predicate, tree_node
 
 __all__ = ["read_document", "MODEL_ELEMENTS", "EXPRESSION_ELEMENTS", "PREDICATE_ELEMENTS"]
 
@@ -380,11 +380,11 @@ def _tree_model(e: etree._Element) -> d.TreeModel:
     root = child_named(e, "Node")
     if root is None:
         raise InvalidMarkupError("a root Node is required", element="TreeModel", line=e.sourceline)
-    binary = binary_nodes(root)
+    columns = node_columns(root)
     return d.TreeModel(
         common=_common(e),
-        root=tree_node(root) if binary is None else None,
-        binary=binary,
+        root=tree_node(root) if columns is None else None,
+        columns=columns,
         missing_value_strategy=e.get("missingValueStrategy", "none"),
         missing_value_penalty=number(e, "missingValuePenalty", 1.0),
         no_true_child_strategy=e.get("noTrueChildStrategy", "returnNullPrediction"),

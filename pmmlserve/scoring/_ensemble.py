@@ -3,7 +3,7 @@ one :class:`~pmmlserve.scoring._forest.Forest` instead of a unit per segment.
 
 For one record, a large forest the bit kernel holds is scored by its masks (see
 :meth:`Forest.emit_reached`); other forests are written out tree by tree.  A large forest of
-binary trees is lowered without IR (see :mod:`pmmlserve.scoring._binarytrees`).
+plain trees is lowered without IR (see :mod:`pmmlserve.scoring._directforest`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from pmmlserve.pmml import _document as d
 from pmmlserve.scoring._aggregate import Combiner
-from pmmlserve.scoring._binarytrees import binary_forest
+from pmmlserve.scoring._directforest import direct_forest
 from pmmlserve.scoring._codegen import Codegen
 from pmmlserve.scoring._forest import Forest
 from pmmlserve.scoring._results import BatchResult, ScalarResult
@@ -53,7 +53,7 @@ class TreeEnsemble:
         self.method = model.method
         self.treatment = model.missing_prediction_treatment
         self._pos: Optional[dict] = None
-        direct = binary_forest([seg.model for seg in segments], scope, predicates)
+        direct = direct_forest([seg.model for seg in segments], scope, predicates)
         if direct is not None:
             self.forest, self.leaf_values = direct
         else:

@@ -1,4 +1,4 @@
-"""Tree nodes read as columns (BinaryNodes) against the same nodes read one by one."""
+"""Tree nodes read as columns (NodeColumns) against the same nodes read one by one."""
 
 import re
 
@@ -23,13 +23,13 @@ def _roots(document: str) -> list:
 
 @pytest.mark.parametrize("chains", [False, True], ids=["pairs", "chains"])
 @pytest.mark.parametrize("strategy", ["defaultChild", "nullPrediction"])
-def test_binary_nodes_build_the_same_nodes_as_the_node_reader(chains, strategy):
+def test_node_columns_build_the_same_nodes_as_the_node_reader(chains, strategy):
     roots = _roots(_document(5, "sum", "continue", strategy, False, chains))
     assert roots
     for node in roots:
-        binary = _nodes.binary_nodes(node)
-        assert binary is not None
-        assert binary.root() == _nodes.tree_node(node)
+        columns = _nodes.node_columns(node)
+        assert columns is not None
+        assert columns.root() == _nodes.tree_node(node)
 
 
 def _tree(body: str) -> etree._Element:
@@ -56,10 +56,10 @@ OTHER_SHAPES = {
 
 @pytest.mark.parametrize("body", OTHER_SHAPES.values(), ids=OTHER_SHAPES.keys())
 def test_other_shapes_are_read_node_by_node(body):
-    assert _nodes.binary_nodes(_tree(body)) is None
+    assert _nodes.node_columns(_tree(body)) is None
 
 
-def test_errors_in_binary_trees_name_the_node_line(monkeypatch):
+def test_errors_in_trees_read_as_columns_name_the_node_line(monkeypatch):
     # a leaf whose score is not a number: the direct lowering leaves it to the IR path, which
     # reports it from the nodes the columns build, with the line of its Node (one per line)
     monkeypatch.setattr(_forest, "_BITS_PATHS", 0)

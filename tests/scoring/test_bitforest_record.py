@@ -1,8 +1,8 @@
 """The one-record bit kernel on hand-built forests against JPMML: every regression
 segmentation method the forest path takes, each missing-prediction treatment, every tree
 missing-value strategy it lowers, set tests on a string field, float arithmetic, trees of
-complementary pairs and of chains of tests; each lowered straight from the document's binary
-nodes and through the IR."""
+complementary pairs and of chains of tests; each lowered straight from the document's node
+columns and through the IR."""
 
 import numpy as np
 import pandas as pd
@@ -136,13 +136,13 @@ CASES = [
                               for c in CASES])
 def test_one_record_bit_kernel_matches_jpmml(method, treatment, strategy, floats, chains, direct,
                                              monkeypatch):
-    # the forest is lowered straight from its binary nodes (direct) or through the IR
+    # the forest is lowered straight from its node columns (direct) or through the IR
     monkeypatch.setattr(_forest, "_BITS_PATHS", 0)
     lowered = []
     original = _ensemble.lower_tree
     monkeypatch.setattr(_ensemble, "lower_tree", lambda *a: lowered.append(1) or original(*a))
     if not direct:
-        monkeypatch.setattr(_ensemble, "binary_forest", lambda *a: None)
+        monkeypatch.setattr(_ensemble, "direct_forest", lambda *a: None)
     document = _document(len(method) * 7 + len(strategy) + chains, method, treatment, strategy,
                          floats, chains)
     model = pmmlserve.load(document)

@@ -1,13 +1,14 @@
-"""A large forest of binary trees read as :class:`~pmmlserve.pmml._document.BinaryNodes`, lowered
-straight to the :class:`~pmmlserve.scoring._forest.Forest` arrays, with no IR and no node
-objects: the shape gradient-boosted forests come in, where the IR path spent most of a load on
-objects it dropped right after.
+"""A large forest whose trees were read as :class:`~pmmlserve.pmml._document.NodeColumns`,
+lowered straight to the :class:`~pmmlserve.scoring._forest.Forest` arrays, with no IR and no
+node objects: the shape gradient-boosted forests come in, where the IR path spent most of a load
+on objects it dropped right after.
 
 It applies only where its result is certain to equal the IR lowering's: a node's two children
 test complementary predicates (``x <= t`` then ``x > t``, or ``==`` / ``!=``; the same
-:func:`~pmmlserve.scoring._treeir.complements` decides), or it has one child and the
-noTrueChildStrategy says what the other outcome gives, the root's predicate is ``True``, the
-missing value strategy is ``defaultChild``, ``nullPrediction``, ``lastPrediction`` or ``none``,
+:func:`~pmmlserve.scoring._treeir.complements` decides), or its children are tested in turn
+(with the node's own score for "no child TRUE" under returnLastPrediction: sklearn2pmml's
+GradientBoosting trees), the root's predicate is ``True``, the missing value strategy is
+``defaultChild``, ``nullPrediction``, ``lastPrediction`` or ``none`` (then two children at most),
 and the forest is large enough for one record to go through the bit kernel (nothing is written
 out as code, so nothing needs the IR).  Anything else returns None, and the IR path lowers the
 forest (and reports what is wrong with it).
@@ -27,12 +28,12 @@ from pmmlserve.scoring._scope import Scope
 from pmmlserve.scoring._treeir import complements
 from pmmlserve.scoring._values import f32
 
-__all__ = ["binary_forest"]
+__all__ = ["direct_forest"]
 
 _STRATEGIES = ("defaultChild", "nullPrediction", "lastPrediction", "none")
 
 
-def binary_forest(trees: list[d.TreeModel], scope: Scope,
+def direct_forest(trees: list[d.TreeModel], scope: Scope,
                   predicates: dict) -> Optional[tuple[Forest, np.ndarray]]:
     """(the forest, the value of each leaf position) for ``trees``, or None (see module doc).
 
@@ -41,7 +42,7 @@ def binary_forest(trees: list[d.TreeModel], scope: Scope,
     """
     if not trees or not all(_eligible(t) for t in trees):
         return None
-    balanced = sum((t.binary.children.count(0) - 1).bit_length() for t in trees)
+    balanced = sum((t.columns.children.count(0) - 1).bit_length() for t in trees)
     if balanced < _forest._BITS_PATHS:
         return None  # small: its trees are written out as code, from the IR
     lowering = _Lowering(scope, predicates)
@@ -57,7 +58,7 @@ def binary_forest(trees: list[d.TreeModel], scope: Scope,
 
 
 def _eligible(tree: d.TreeModel) -> bool:
-    return (tree.binary is not None and tree.binary.fields[0] is None
+    return (tree.columns is not None and tree.columns.fields[0] is None
             and tree.missing_value_strategy in _STRATEGIES
             and tree.no_true_child_strategy in ("returnNullPrediction", "returnLastPrediction"))
 
@@ -85,7 +86,7 @@ class _Lowering:
 
     def tree(self, t: int, tree: d.TreeModel) -> bool:
         """Add tree ``t``; False when it needs the IR path after all."""
-        b = tree.binary
+        b = tree.columns
         kids = b.children
         n = len(kids)
         strategy = tree.missing_value_strategy
@@ -174,7 +175,7 @@ class _Lowering:
         return True
 
     @staticmethod
-    def _unknown(b: d.BinaryNodes, i: int, children: tuple, code: list, strategy: str,
+    def _unknown(b: d.NodeColumns, i: int, children: tuple, code: list, strategy: str,
                  missing, prediction, last: bool):
         """Where a missing value goes from node ``i`` past a pair of complementary tests (the
         IR's ``_unknown``); False when defaultChild names no child."""
@@ -192,7 +193,7 @@ class _Lowering:
             return missing()
         return prediction(i) if last else missing()  # none: past the pair, no child TRUE
 
-    def _chain(self, b: d.BinaryNodes, i: int, after: list, code: list, keys: list,
+    def _chain(self, b: d.NodeColumns, i: int, after: list, code: list, keys: list,
                decisions: dict, following: int, strategy: str, missing, prediction,
                last: bool) -> Optional[int]:
         """Node ``i``'s children tested in turn, as the IR lowers them: "c_j TRUE -> c_j,
