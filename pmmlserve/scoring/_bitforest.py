@@ -14,7 +14,7 @@ depth of the trees — deep HistGradientBoosting / LightGBM trees included.
 Trees with more than 64 leaves, or whose lowered form shares a decision between two paths,
 keep the level-by-level kernel.
 
-One record uses the same tables (:meth:`BitKernel.record_inputs`): each row as one Python
+One record uses the same tables (:meth:`BitKernel.record_tables`): each row as one Python
 integer holding every tree's word, so a record costs a bisect and an integer AND per input, then
 a few numpy calls to turn the words into the leaves' values, whatever the size of the forest.
 """
@@ -145,29 +145,23 @@ class BitKernel:
         """The sum over trees of the depth a balanced tree with as many leaves would have."""
         return sum((n - 1).bit_length() for chunk in self._chunks for n in chunk.slots)
 
-    def record_inputs(self) -> list[list[tuple[int, Optional[list], tuple]]]:
-        """Per chunk, per input: (key, sorted thresholds or None for codes, table rows as
-        Python ints).
+    def record_tables(self) -> list[tuple[int, list[tuple[int, Optional[list], tuple]]]]:
+        """Per chunk: (the integer to start from, per input (key, sorted thresholds or None
+        for codes, table rows as Python ints)).
 
-        For one record, the AND of the rows its values select (the last row when missing) is
-        the chunk's words as one integer: AND-ing a few integers of a few hundred bytes costs
-        less than an interpreted walk down every tree.  Start from :meth:`record_start`.
+        For one record, AND-ing into the start the rows its values select (the last row when
+        missing) gives the chunk's words as one integer: a few ANDs of integers of a few
+        hundred bytes cost less than an interpreted walk down every tree.  The start holds the
+        bits of each tree's leaf slots (no row clears the bits above them), so that the result
+        has exactly one bit per tree.
         """
-        return [[(inp.key, None if inp.thresholds is None else inp.thresholds.tolist(),
-                  _as_ints(inp.table)) for inp in chunk.inputs] for chunk in self._chunks]
-
-    def record_start(self) -> list[int]:
-        """Per chunk, the integer to AND the selected rows into: the bits of each tree's
-        leaf slots (no row clears the bits above them), so that the result has exactly one
-        bit per tree."""
-        out = []
-        for chunk in self._chunks:
-            words = np.array([(1 << n) - 1 for n in chunk.slots], dtype=chunk.dtype)
-            out.append(_as_ints(words[None, :])[0])
-        return out
+        return [(_as_ints(np.array([[(1 << n) - 1 for n in chunk.slots]], dtype=chunk.dtype))[0],
+                 [(inp.key, None if inp.thresholds is None else inp.thresholds.tolist(),
+                   _as_ints(inp.table)) for inp in chunk.inputs])
+                for chunk in self._chunks]
 
     def record_values(self, values: np.ndarray) -> Callable[..., np.ndarray]:
-        """A function of each chunk's words (see :meth:`record_inputs`) returning, per tree,
+        """A function of each chunk's words (see :meth:`record_tables`) returning, per tree,
         the ``values`` entry (one per leaf position) of the leaf the record reached.
 
         A word has one bit set, ``2**slot``; its remainder modulo a prime ``p`` (11, 19, 37,

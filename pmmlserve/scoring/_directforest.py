@@ -158,20 +158,12 @@ class _Lowering:
                             return False
                         decisions[~code[i]] = (pa, code[a], code[c], unknown)
                         continue
-                elif kids[i] == 1 and pa.always is None:  # past the only child: no child TRUE
-                    end = prediction(i) if last else missing()
-                    unknown = end if strategy == "none" else \
-                        self._unknown(b, i, (a,), code, strategy, missing, prediction, last)
-                    if unknown is False:
-                        return False
-                    decisions[~code[i]] = (pa, code[a], end, unknown)
-                    continue
                 following = self._chain(b, i, after, code, keys, decisions, following,
                                         strategy, missing, prediction, last)
                 if following is None:
                     return False
-        except ValueError:  # a score that is not a number: the IR path reports it, with the line
-            return False
+        except ValueError:  # a score that is not a number, or a MarkupError from a predicate:
+            return False    # the IR path reports it, with the line
         for k in range(first, following):
             test, yes, no, unknown = decisions[k]
             self.predicates.append(test)

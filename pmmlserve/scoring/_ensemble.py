@@ -109,15 +109,22 @@ class TreeEnsemble:
         return self._combine(gen, f"[{', '.join(names)}]", np.asarray(emitted))
 
     def _emit_combined(self, gen: Codegen, reached: str) -> ScalarResult:
+        if self._f32_sum(self.leaf_values):  # straight from the array, no list per record
+            return ScalarResult(gen.assign(f"{gen.const(_f32_sum, 'f32sum')}({reached})", "s"))
         names = gen.assign(f"{gen.const(_missing_as_none, 'nones')}({reached})", "tv")
         return self._combine(gen, names, self.leaf_values)
 
+    def _f32_sum(self, reachable: np.ndarray) -> bool:
+        """Whether the result is the float32 running sum of leaves none of which is null."""
+        return self.combiner.float_sum and self.method == "sum" and \
+            not np.isnan(reachable).any()
+
     def _combine(self, gen: Codegen, values: str, reachable: np.ndarray) -> ScalarResult:
         """The combiner over ``values`` (a list of the trees' predictions, None = missing)."""
+        if self._f32_sum(reachable):
+            return ScalarResult(gen.assign(
+                f"{gen.const(_f32_sum, 'f32sum')}({gen.const(np.array, 'array')}({values}))", "s"))
         c = self.combiner
-        if c.float_sum and self.method == "sum" and not np.isnan(reachable).any():
-            return ScalarResult(gen.assign(f"{gen.const(_f32_cumsum, 'f32sum')}({values})",
-                                           "s"))
         return ScalarResult(gen.assign(f"{gen.const(c.one_value, 'agg')}(None, {values})", "s"))
 
     def _emit_running_sum(self, gen: Codegen, fields: dict, bits: bool) -> ScalarResult:
@@ -160,15 +167,14 @@ class TreeEnsemble:
         return ScalarResult(total)
 
 
-def _f32_cumsum(values: list) -> Optional[float]:
-    if any(v is None for v in values):
-        return None
-    return float(np.cumsum(np.asarray(values, dtype=np.float32))[-1])
-
-
 def _sequential_sum(values: np.ndarray) -> float:
     """The sum of ``values`` added in order, as ``s += v`` would (``np.sum`` adds pairwise)."""
     return float(_accumulate(values)[-1])
+
+
+def _f32_sum(values: np.ndarray) -> float:
+    """:func:`_sequential_sum` in float32 (every value is a float32 already)."""
+    return float(_accumulate(values, dtype=np.float32)[-1])
 
 
 _accumulate = np.add.accumulate

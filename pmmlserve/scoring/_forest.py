@@ -36,7 +36,7 @@ _EXPRESSION_DEPTH = 64
 _RANK_FOREST = 1000
 _RANK_FEATURE = 16
 # A forest whose trees' balanced depths (log2 of their leaves) add up to at least this scores one
-# record with the bit kernel (see BitKernel.record_inputs): a fixed ~4 us, where generated code
+# record with the bit kernel (see BitKernel.record_tables): a fixed ~4 us, where generated code
 # costs per decision on the record's paths, and it compiles nothing per tree (on the benchmark's
 # HistGradientBoosting model, 100 trees: load 107 -> 69 ms, one record 10.4 -> 7.1 us).
 _BITS_PATHS = 200
@@ -51,20 +51,13 @@ class Forest:
 
     Attributes
     ----------
-    leaves : list of Leaf
-        Every distinct leaf; :meth:`leaf_indices` returns positions in this list.
+    leaves : list of Leaf, or None
+        Every distinct leaf; :meth:`leaf_indices` returns positions in this list.  None after
+        :meth:`release`, and for a forest built by :meth:`from_decisions`.
     """
 
-    def __init__(self, roots: Optional[list[IRNode]]):
-        self.roots = roots
-        self.leaves: Optional[list[Leaf]] = []
-        #: per leaf, the first tree that reaches it
-        self.leaf_trees: list[int] = []
-        self._features: list[tuple] = []  # ("num", field) | ("set", field, values) | ("pred", p)
-        self._generic: set[int] = set()   # decisions the generated code tests as predicates
-        self._feature_index: dict[tuple, int] = {}
-        if roots is None:
-            return  # see from_decisions
+    def __init__(self, roots: list[IRNode]):
+        self._begin(roots, [], [])
         decisions: list[Decision] = []
         # node -> its position among the leaves, or ~(its position among the decisions)
         code: dict[int, int] = {}
@@ -108,11 +101,20 @@ class Forest:
         Children and roots are codes: a leaf's position (``0 <= c < n_leaves``), or ``~j`` for
         decision ``j``; ``predicates[j]`` is decision ``j``'s compiled predicate (TRUE: ``yes``).
         """
-        forest = cls(None)
-        forest.leaves = None
-        forest.leaf_trees = leaf_trees
+        forest = cls.__new__(cls)
+        forest._begin(None, None, leaf_trees)
         forest._assemble(n_leaves, predicates, yes, no, unknown, roots, depths, None)
         return forest
+
+    def _begin(self, roots: Optional[list[IRNode]], leaves: Optional[list[Leaf]],
+               leaf_trees: list[int]) -> None:
+        self.roots = roots
+        self.leaves = leaves
+        #: per leaf, the first tree that reaches it
+        self.leaf_trees = leaf_trees
+        self._features: list[tuple] = []  # ("num", field) | ("set", field, values) | ("pred", p)
+        self._generic: set[int] = set()   # decisions the generated code tests as predicates
+        self._feature_index: dict[tuple, int] = {}
 
     def _assemble(self, n_leaves: int, predicates: list, yes: list[int], no: list[int],
                   unknown: list[int], roots: list[int], depths: list[int],
@@ -317,32 +319,37 @@ class Forest:
             and all(key[0] != "pred" for key in self._features)
 
     def emit_reached(self, gen: Codegen, fields: dict, values: np.ndarray) -> str:
-        """Write the bit kernel for one record (see :meth:`BitKernel.record_inputs`); return a
+        """Write the bit kernel for one record (see :meth:`BitKernel.record_tables`); return a
         local holding, per tree in order, the ``values`` entry of the leaf the record reaches.
 
         A missing value, or NaN (as in the batch kernels), selects an input's last row.
         """
-        bits = self._bits
-        group_field = {self._group[id(key[1])]: key[1] for key in self._features
-                       if key[0] == "set"}
+        bisect = gen.const(bisect_left, "bisect")
+        codes = {}  # field group -> (its field, dict of the codes of its vocabulary, "others")
+        for key in self._features:
+            if key[0] == "set" and self._group[id(key[1])] not in codes:
+                vocab = self._vocab[id(key[1])]
+                codes[self._group[id(key[1])]] = (
+                    key[1], gen.const({value: i for i, value in enumerate(vocab)}, "codes"),
+                    len(vocab))
         words = []
-        for inputs, start in zip(bits.record_inputs(), bits.record_start()):
+        for start, inputs in self._bits.record_tables():
             terms = [gen.const(start, "w")]
             for key, thresholds, rows in inputs:
-                field = self._features[key][1] if key >= 0 else group_field[-1 - key]
-                v = fields[id(field)]
-                known = f"{v} == {v}" if key >= 0 and not field.info.nullable \
-                    else f"{v} is not None and {v} == {v}"
                 if key >= 0:
-                    bisect = gen.const(bisect_left, "bisect")
+                    field = self._features[key][1]
+                    v = fields[id(field)]
                     row = f"{bisect}({gen.const(tuple(thresholds), 'thr')}, {v})"
+                    known = f"{v} is not None and {v} == {v}" if field.info.nullable \
+                        else f"{v} == {v}"
                 else:
-                    vocab = self._vocab[id(field)]
-                    codes = {value: i for i, value in enumerate(vocab)}
-                    row = f"{gen.const(codes, 'codes')}.get({v}, {len(vocab)})"
+                    field, lookup, others = codes[-1 - key]
+                    v = fields[id(field)]
+                    row = f"{lookup}.get({v}, {others})"
+                    known = f"{v} is not None and {v} == {v}"
                 terms.append(f"{gen.const(rows, 'rows')}[{row} if {known} else -1]")
             words.append(gen.assign(" & ".join(terms), "w"))
-        reached = gen.const(bits.record_values(values), "reached")
+        reached = gen.const(self._bits.record_values(values), "reached")
         return gen.assign(f"{reached}({', '.join(words)})", "lv")
 
     def emit_fields(self, gen: Codegen, trees: bool = True) -> dict:

@@ -11,7 +11,7 @@ from pmmlserve.pmml import _nodes
 from pmmlserve.pmml._xml import parse_xml
 from pmmlserve.scoring import _forest
 
-from tests.scoring.test_bitforest_record import _document
+from tests.scoring._forests import document
 
 NS = "http://www.dmg.org/PMML-4_4"
 
@@ -24,7 +24,7 @@ def _roots(document: str) -> list:
 @pytest.mark.parametrize("chains", [False, True], ids=["pairs", "chains"])
 @pytest.mark.parametrize("strategy", ["defaultChild", "nullPrediction"])
 def test_node_columns_build_the_same_nodes_as_the_node_reader(chains, strategy):
-    roots = _roots(_document(5, "sum", "continue", strategy, False, chains))
+    roots = _roots(document(5, "sum", "continue", strategy, False, chains))
     assert roots
     for node in roots:
         columns = _nodes.node_columns(node)
@@ -63,10 +63,10 @@ def test_errors_in_trees_read_as_columns_name_the_node_line(monkeypatch):
     # a leaf whose score is not a number: the direct lowering leaves it to the IR path, which
     # reports it from the nodes the columns build, with the line of its Node (one per line)
     monkeypatch.setattr(_forest, "_BITS_PATHS", 0)
-    document = _document(5, "sum", "continue", "nullPrediction", False).replace("<Node", "\n<Node")
-    document = re.sub(r'score="[^"]*"(><SimplePredicate[^>]*/></Node>)', r'score="x"\1',
-                      document, count=1)
-    line = next(i + 1 for i, text in enumerate(document.split("\n")) if 'score="x"' in text)
+    text = document(5, "sum", "continue", "nullPrediction", False).replace("<Node", "\n<Node")
+    text = re.sub(r'score="[^"]*"(><SimplePredicate[^>]*/></Node>)', r'score="x"\1', text,
+                  count=1)
+    line = next(i + 1 for i, part in enumerate(text.split("\n")) if 'score="x"' in part)
     with pytest.raises(InvalidMarkupError) as caught:
-        pmmlserve.load(document)
+        pmmlserve.load(text)
     assert caught.value.line == line and "score" in str(caught.value)
