@@ -29,11 +29,12 @@ import numpy as np
 __all__ = ["BitKernel"]
 
 _MAX_LEAVES = 64
-_ALL = (1 << _MAX_LEAVES) - 1
 _CHUNK_BYTES = 4 << 20    # one chunk's tables, at most (trees are split into chunks)
 _BLOCK_BYTES = 256 << 10  # the (rows, trees) words of one row block
 
 _WORDS = ((8, np.uint8), (16, np.uint16), (32, np.uint32), (64, np.uint64))
+_WORD_BITS = np.array([bits for bits, _ in _WORDS])
+_WORD_BYTES = _WORD_BITS // 8
 # trailing zeros of every byte value (bit 8 for 0, which never occurs)
 _CTZ8 = np.array([(v & -v).bit_length() - 1 if v else 8 for v in range(256)], dtype=np.intp)
 
@@ -84,25 +85,29 @@ class BitKernel:
             string field, 1.0 (in the set: the ``x > thr`` child), 0.0 or NaN per code of the
             field's vocabulary (the last code is "missing").
         """
-        trees = []  # per tree: (decisions, masks per outcome, leaf of each slot)
-        owner = np.full(len(feat), -1, dtype=np.intp)
-        child_list, unk_list = child.tolist(), unk.tolist()  # Python ints: fast to index
-        for t, root in enumerate(roots.tolist()):
-            tree = _slots(root, child_list, unk_list, n_leaves)
-            if tree is None:
-                return None
-            decisions = tree[0]
-            if decisions and (owner[decisions] >= 0).any():
-                return None  # a decision shared between trees
-            owner[decisions] = t
-            trees.append(tree)
+        layout = _layout(roots, child, unk, n_leaves)
+        if layout is None:
+            return None
+        trees = len(roots)
+        sizes = np.diff(layout.bounds).tolist()
+        widths = _WORD_BYTES[np.searchsorted(_WORD_BITS, layout.slots)].tolist()
+        # per feature: its input key (the feature, or -1 - its field group for a set test) and
+        # its row in the group's outcome table
+        keys = np.arange(len(feat), dtype=np.intp)
+        rows = np.zeros(len(feat), dtype=np.intp)
+        outcomes: dict[int, list] = {}
+        for j, (group, outcome) in set_features.items():
+            keys[j] = -1 - group
+            rows[j] = len(outcomes.setdefault(-1 - group, []))
+            outcomes[-1 - group].append(outcome)
+        tables = {key: np.stack(o) for key, o in outcomes.items()}
         chunks = []
         start = 0
-        while start < len(trees):
-            stop = _chunk_end(trees, start)
-            chunks.append(_chunk(trees, start, stop, feat, thr, set_features))
+        while start < trees:
+            stop = _chunk_end(sizes, widths, start)
+            chunks.append(_chunk(layout, start, stop, feat, thr, keys, rows, tables))
             start = stop
-        return cls(chunks, len(trees))
+        return cls(chunks, trees)
 
     def leaf_indices(self, numbers: dict[int, np.ndarray], codes: dict[int, np.ndarray],
                      n: int, values: Optional[np.ndarray] = None) -> np.ndarray:
@@ -220,62 +225,110 @@ def _lowest_bit(words: np.ndarray) -> np.ndarray:
     return (exp - 127).astype(np.intp)
 
 
-def _slots(root: int, child: list, unk: list, n_leaves: int):
-    """Number the leaf occurrences of one tree depth first.
+@dataclass(frozen=True)
+class _Layout:
+    """Every tree's leaf slots and every decision's masks (see :func:`_layout`)."""
 
-    Returns (decisions, masks, leaf of each slot) where ``masks[k]`` holds, for the k-th
-    decision, the word kept when ``x > t``, when ``x <= t`` and when ``x`` is missing (all
-    bits but those of the leaves under the children not taken); or None when the tree has
-    more than 64 leaves or reaches a decision twice.
+    decisions: np.ndarray     # node of each decision reached, tree by tree
+    trees: np.ndarray         # the tree of each of them
+    bounds: np.ndarray        # tree t's decisions: [bounds[t], bounds[t + 1])
+    masks: np.ndarray         # (decisions, 3) uint64: the word kept when x > t, x <= t, missing
+    slots: np.ndarray         # per tree: its number of leaf slots (bits in use)
+    leaf_of_slot: np.ndarray  # (trees, 64): the leaf position of each bit
+
+
+def _layout(roots: np.ndarray, child: np.ndarray, unk: np.ndarray,
+            n_leaves: int) -> Optional[_Layout]:
+    """Number the leaf occurrences of every tree (a leaf under two decisions takes two slots)
+    and give each decision its masks: all bits of its tree but those of the leaves under the
+    children an outcome does not take.
+
+    The forest is walked level by level, every tree at once, down from the roots and back up;
+    the numbering within a tree does not matter, since exactly one slot survives the AND of
+    every decision's mask.  None when a tree has more than 64 leaf occurrences or a decision
+    is reached twice (in one tree or from two).
     """
-    leaf_of_slot: list[int] = []
-    decisions: list[int] = []
-    under: dict[int, dict[int, int]] = {}  # decision -> {child: bits of the leaves under it}
-
-    def visit(node: int) -> int:
-        if node < n_leaves:
-            leaf_of_slot.append(node)
-            return 1 << (len(leaf_of_slot) - 1)
-        if node in under:
-            raise _NotATree
-        bits: dict[int, int] = {}
-        under[node] = bits
-        decisions.append(node)
-        for c in (child[2 * node], child[2 * node + 1], unk[node]):
-            if c not in bits:
-                bits[c] = visit(c)
-        return sum(bits.values())
-
-    try:
-        visit(root)
-    except (_NotATree, RecursionError):
+    trees = len(roots)
+    gt, le = child[0::2], child[1::2]
+    tree_of = np.full(len(unk), -1, dtype=np.intp)
+    at_root = roots >= n_leaves
+    frontier = roots[at_root]
+    stamp = np.zeros(len(unk), dtype=np.intp)  # finds a node twice in one level, without sorting
+    if _twice(frontier, stamp):
         return None
-    finally:
-        visit = None  # noqa: F841 - breaks the closure's reference cycle (no garbage left)
-    if len(leaf_of_slot) > _MAX_LEAVES:
+    tree_of[frontier] = np.flatnonzero(at_root)
+    edge_of = np.zeros((len(unk), 3), dtype=np.intp)  # per decision: the edge of each outcome
+    parents: list[np.ndarray] = []  # per level: each decision's distinct children, as edges
+    kids: list[np.ndarray] = []
+    edges = 0
+    while frontier.size:
+        a, b, c = gt[frontier], le[frontier], unk[frontier]
+        own_b, own_c = b != a, (c != a) & (c != b)
+        k0 = edges + np.arange(frontier.size)
+        k1 = k0[-1] + np.cumsum(own_b)
+        k2 = k1[-1] + np.cumsum(own_c)
+        edge_of[frontier, 0] = k0
+        edge_of[frontier, 1] = np.where(own_b, k1, k0)
+        edge_of[frontier, 2] = np.where(own_c, k2, np.where(c == a, k0, edge_of[frontier, 1]))
+        p = np.concatenate([frontier, frontier[own_b], frontier[own_c]])
+        k = np.concatenate([a, b[own_b], c[own_c]])
+        parents.append(p)
+        kids.append(k)
+        edges += k.size
+        below = k >= n_leaves
+        frontier = k[below]
+        if (tree_of[frontier] >= 0).any() or _twice(frontier, stamp):
+            return None  # reached twice
+        tree_of[frontier] = tree_of[p[below]]
+    parent = np.concatenate(parents) if parents else np.zeros(0, dtype=np.intp)
+    node = np.concatenate(kids) if kids else np.zeros(0, dtype=np.intp)
+    # leaf occurrences: under a decision, or a tree's root
+    to_leaf = np.flatnonzero(node < n_leaves)
+    leaf_trees = np.concatenate([tree_of[parent[to_leaf]], np.flatnonzero(~at_root)])
+    leaves = np.concatenate([node[to_leaf], roots[~at_root]])
+    slots = np.bincount(leaf_trees, minlength=trees)
+    if slots.max(initial=0) > _MAX_LEAVES:
         return None
-    masks = []
-    for i in decisions:
-        bits = under[i]
-        whole = sum(bits.values())
-        masks.append((~(whole & ~bits[child[2 * i]]) & _ALL,
-                      ~(whole & ~bits[child[2 * i + 1]]) & _ALL,
-                      ~(whole & ~bits[unk[i]]) & _ALL))
-    return decisions, masks, leaf_of_slot
+    order = np.argsort(leaf_trees, kind="stable")
+    slot = np.empty_like(order)
+    slot[order] = np.arange(order.size) - (np.cumsum(slots) - slots)[leaf_trees[order]]
+    leaf_of_slot = np.zeros((trees, _MAX_LEAVES), dtype=np.intp)
+    leaf_of_slot[leaf_trees, slot] = leaves
+    # bits under every edge and decision, from the deepest level up
+    edge_bits = np.zeros(edges, dtype=np.uint64)
+    edge_bits[to_leaf] = np.left_shift(np.uint64(1), slot[:to_leaf.size].astype(np.uint64))
+    bits = np.zeros(len(unk), dtype=np.uint64)
+    stop = edges
+    for p, k in zip(reversed(parents), reversed(kids)):
+        start = stop - k.size
+        below = np.flatnonzero(k >= n_leaves)
+        edge_bits[start + below] = bits[k[below]]
+        np.bitwise_or.at(bits, p, edge_bits[start:stop])
+        stop = start
+    reached = np.flatnonzero(tree_of >= 0)
+    reached = reached[np.argsort(tree_of[reached], kind="stable")]
+    owner = tree_of[reached]
+    masks = ~(bits[reached, None] & ~edge_bits[edge_of[reached]])
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=trees))])
+    return _Layout(reached, owner, bounds, masks, slots, leaf_of_slot)
 
 
-class _NotATree(Exception):
-    pass
+def _twice(nodes: np.ndarray, stamp: np.ndarray) -> bool:
+    """Whether ``nodes`` holds a node twice (``stamp``: scratch space, one entry per node)."""
+    positions = np.arange(nodes.size)
+    stamp[nodes] = positions  # of a node given twice, the last position stays
+    return bool((stamp[nodes] != positions).any())
 
 
-def _chunk_end(trees: list, start: int) -> int:
-    """First tree after ``start``'s chunk: as many trees as keep its tables within budget."""
+def _chunk_end(sizes: list[int], widths: list[int], start: int) -> int:
+    """First tree after ``start``'s chunk: as many trees as keep its tables within budget
+    (``sizes``: each tree's decisions; ``widths``: the bytes of its word)."""
     decisions = 0
     widest = 1
     stop = start
-    while stop < len(trees):
-        d = decisions + len(trees[stop][0])
-        w = max(widest, _word(len(trees[stop][2]))[0] // 8)
+    while stop < len(sizes):
+        d = decisions + sizes[stop]
+        w = max(widest, widths[stop])
         # table rows: one per decision plus, per input, one for "above every threshold"
         # and one for missing (16 stands for those few extra rows)
         if stop > start and (d + 16) * (stop + 1 - start) * w > _CHUNK_BYTES:
@@ -288,23 +341,17 @@ def _word(leaves: int):
     return next((bits, dtype) for bits, dtype in _WORDS if leaves <= bits)
 
 
-def _chunk(trees: list, start: int, stop: int, feat: np.ndarray, thr: np.ndarray,
-           set_features: dict) -> _Chunk:
+def _chunk(layout: _Layout, start: int, stop: int, feat: np.ndarray, thr: np.ndarray,
+           feature_keys: np.ndarray, rows: np.ndarray, outcomes: dict) -> _Chunk:
     width = stop - start
-    dtype = _word(max(len(t[2]) for t in trees[start:stop]))[1]
+    slots = layout.slots[start:stop]
+    dtype = _word(int(slots.max(initial=1)))[1]
     ones = dtype(np.iinfo(dtype).max)
-    leaf_of_slot = np.zeros((width, _MAX_LEAVES), dtype=np.intp)
-    dec, tau, masks = [], [], []
-    for k, (decisions, tree_masks, slots) in enumerate(trees[start:stop]):
-        leaf_of_slot[k, :len(slots)] = slots
-        dec.extend(decisions)
-        tau.extend([k] * len(decisions))
-        masks.extend(tree_masks)
-    dec_a = np.array(dec, dtype=np.intp)
-    tau_a = np.array(tau, dtype=np.intp)
-    m_all = np.array(masks, dtype=np.uint64).reshape(-1, 3).astype(dtype)  # gt, le, missing
-    keys = np.array([-1 - set_features[j][0] if j in set_features else j
-                     for j in feat[dec_a].tolist()], dtype=np.intp)
+    lo, hi = layout.bounds[start], layout.bounds[stop]
+    dec_a = layout.decisions[lo:hi]
+    tau_a = layout.trees[lo:hi] - start
+    m_all = layout.masks[lo:hi].astype(dtype)  # gt, le, missing
+    keys = feature_keys[feat[dec_a]]
     inputs = []
     for key in np.unique(keys).tolist():
         sel = np.flatnonzero(keys == key)
@@ -312,10 +359,10 @@ def _chunk(trees: list, start: int, stop: int, feat: np.ndarray, thr: np.ndarray
         if key >= 0:
             inputs.append(_number_input(key, thr[dec_a[sel]], t, m, width, ones))
         else:
-            outcome = np.stack([set_features[j][1] for j in feat[dec_a[sel]].tolist()])
+            outcome = outcomes[key][rows[feat[dec_a[sel]]]]
             inputs.append(_code_input(key, outcome, t, m, width, ones))
-    slots = tuple(len(t[2]) for t in trees[start:stop])
-    return _Chunk(start, stop, tuple(inputs), leaf_of_slot, dtype, slots)
+    return _Chunk(start, stop, tuple(inputs), layout.leaf_of_slot[start:stop], dtype,
+                  tuple(slots.tolist()))
 
 
 def _number_input(key: int, thresholds: np.ndarray, tau: np.ndarray, masks: np.ndarray,
@@ -328,11 +375,11 @@ def _number_input(key: int, thresholds: np.ndarray, tau: np.ndarray, masks: np.n
     above = np.full((m + 1, width), ones)
     above[np.arange(1, m + 1), tau] = masks[:, 0]
     np.bitwise_and.accumulate(above, axis=0, out=above)
-    below = np.full((m + 1, width), ones)
-    below[np.arange(m), tau] = masks[:, 1]
-    below = np.bitwise_and.accumulate(below[::-1], axis=0)[::-1]
+    below = np.full((m + 1, width), ones)  # upside down: row m - r for rank r
+    below[np.arange(m, 0, -1), tau] = masks[:, 1]
+    np.bitwise_and.accumulate(below, axis=0, out=below)
     table = np.empty((m + 2, width), dtype=masks.dtype)
-    np.bitwise_and(above, below, out=table[:m + 1])
+    np.bitwise_and(above, below[::-1], out=table[:m + 1])
     missing = np.full(width, ones)
     np.bitwise_and.at(missing, tau, masks[:, 2])
     table[m + 1] = missing
