@@ -199,14 +199,16 @@ class _Lowering:
         """Node ``i``'s children tested in turn, as the IR lowers them: "c_j TRUE -> c_j,
         FALSE -> the rest", a test followed by its complement deciding between both children
         at once.  Returns the next free decision number, None for the IR path."""
-        children = [i + 1]
-        for _ in range(b.children[i] - 1):
-            children.append(after[children[-1]])
         memo, lines = self.memo, b.predicate_lines
-        tests = [memo[keys[c]] if keys[c] in memo else self._compile(keys[c], lines[c])
-                 for c in children]
-        if any(p.always is not None for p in tests):
-            return None
+        children, tests = [], []
+        c = i + 1
+        for _ in range(b.children[i]):
+            test = memo.get(keys[c]) or self._compile(keys[c], lines[c])
+            if test.always is not None:
+                return None
+            children.append(c)
+            tests.append(test)
+            c = after[c]
         links, j = [], 0
         while j < len(children):
             if j + 1 < len(children) and complements(tests[j], tests[j + 1]):
