@@ -7,6 +7,13 @@ runs with it on, so its pauses belong in p99); ``gc.collect()`` runs before ever
 engine's garbage is not collected on another engine's clock.  ``context(name)``, entered around
 each engine's timed block or call, lets the caller set the process up as that engine alone would
 have it (see :func:`scoring_bench.engines.own_gc_hooks_only`).
+
+Background work: a JVM keeps compiling and collecting on other threads after a call returns
+(measured after one load of the GradientBoosting model: jpmml_evaluator's process kept about one
+core busy for 50-200 ms, pypmml's gateway process for up to 250 ms).  On two cores that work
+lands on whatever runs next, so before each timed block, batch and load :func:`quiet` waits
+until the machine is idle: no engine pays for another's leftovers (and none is denied its own:
+a JVM's background compilation still happens, off every clock, as in a warmed-up server).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from typing import Any, Callable, ContextManager
 
 import numpy as np
 
-__all__ = ["Failure", "latency", "batch", "load", "summary"]
+__all__ = ["Failure", "latency", "batch", "load", "quiet", "summary"]
 
 perf_counter_ns = time.perf_counter_ns
 Context = Callable[[str], ContextManager]
@@ -34,6 +41,34 @@ class Failure(Exception):
 
 def _fail(exc: BaseException) -> Failure:
     return Failure(f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+
+
+def _busy() -> tuple[int, int] | None:
+    """(busy, total) clock ticks of all CPUs since boot, from /proc/stat (None elsewhere)."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user, nice, system, irq, softirq: work; idle, iowait and steal (other tenants) are not
+    return ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6], sum(ticks)
+
+
+def quiet(window_s: float = 0.05, idle: float = 0.1, limit_s: float = 2.0) -> float:
+    """Wait until the machine's CPUs were at most ``idle`` busy over one ``window_s`` window
+    (at most ``limit_s``); return the seconds waited.  Without /proc/stat: one window."""
+    start = time.perf_counter()
+    before = _busy()
+    while True:
+        time.sleep(window_s)
+        after = _busy()
+        if before is None or after is None:
+            break
+        busy, total = after[0] - before[0], after[1] - before[1]
+        if total > 0 and busy <= idle * total or time.perf_counter() - start > limit_s:
+            break
+        before = after
+    return time.perf_counter() - start
 
 
 def _time_calls(fn: Callable[[Any], Any], inputs: list, budget_ns: int) -> np.ndarray:
@@ -82,6 +117,7 @@ def latency(fns: dict[str, Callable], records: list[dict], *, rounds: int, block
             if isinstance(results[name], Failure):
                 continue
             gc.collect()
+            quiet()
             try:
                 with context(name):
                     results[name].append(_time_calls(fns[name], window, budget_ns))
@@ -102,6 +138,7 @@ def batch(fns: dict[str, Callable], frame, *, repeats: int, seed: int,
             if isinstance(results[name], Failure):
                 continue
             gc.collect()
+            quiet()
             try:
                 with context(name):
                     t0 = perf_counter_ns()
@@ -123,6 +160,7 @@ def load(fns: dict[str, Callable[[], Any]], *, repeats: int, seed: int,
             if isinstance(results[name], Failure):
                 continue
             gc.collect()
+            quiet()
             try:
                 with context(name):
                     t0 = perf_counter_ns()
