@@ -86,6 +86,72 @@ def test_lowest_set_bit_of_16_32_and_64_bit_words(leaves, dtype):
     assert _bitforest._lowest_bit(above).tolist() == bits.tolist()
 
 
+# ---------------------------------------------------------------------------- layout
+def _arrays(n_leaves: int, decisions: dict[int, tuple[int, int, int]]):
+    """Forest arrays as BitKernel.build takes them: node -> (child when x > thr, child when
+    x <= thr, child when missing); every decision tests feature 0 against ``node / 10``."""
+    m = n_leaves + len(decisions)
+    child = np.repeat(np.arange(m), 2)
+    unk = np.arange(m)
+    thr = np.full(m, np.inf)
+    for node, (gt, le, missing) in decisions.items():
+        child[2 * node], child[2 * node + 1], unk[node] = gt, le, missing
+        thr[node] = node / 10
+    return child, unk, np.zeros(m, dtype=np.intp), thr
+
+
+def _walk(root: int, child, unk, thr, n_leaves: int, x: float) -> int:
+    """The leaf one value reaches, following the pointers (the test's own oracle)."""
+    node = root
+    while node >= n_leaves:
+        node = unk[node] if x != x else child[2 * node + (x <= thr[node])]
+    return node
+
+
+def test_layout_reaches_the_leaf_a_walk_down_the_pointers_reaches():
+    # tree 0: a chain whose decisions share one missing leaf (two slots for leaf 3);
+    # tree 1: a single leaf; tree 2: one decision whose children are the same leaf;
+    # tree 3: a missing value follows the x <= thr child, then the x > thr child
+    decisions = {7: (0, 8, 3), 8: (1, 9, 3), 9: (2, 4, 4), 10: (5, 5, 6), 11: (0, 12, 12),
+                 12: (1, 2, 1)}
+    child, unk, feat, thr = _arrays(7, decisions)
+    roots = np.array([7, 6, 10, 11])
+    kernel = _bitforest.BitKernel.build(roots, child, unk, feat, thr, 7, {})
+    assert kernel is not None
+    xs = np.array([0.0, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0, 2.0, np.nan])
+    got = kernel.leaf_indices({0: xs}, {}, len(xs))
+    expected = [[_walk(r, child, unk, thr, 7, x) for r in roots.tolist()] for x in xs]
+    assert got.tolist() == expected
+
+
+@pytest.mark.parametrize("case", ["reached twice in a tree", "shared by two trees",
+                                  "root of two trees"])
+def test_layout_refuses_a_decision_reached_twice(case):
+    if case == "reached twice in a tree":  # 5 is under 3 and under 4
+        decisions, roots = {3: (4, 5, 0), 4: (5, 1, 1), 5: (0, 2, 2)}, [3]
+    elif case == "shared by two trees":
+        decisions, roots = {3: (4, 0, 0), 4: (1, 2, 2)}, [3, 4]
+    else:
+        decisions, roots = {3: (0, 1, 2)}, [3, 3]
+    child, unk, feat, thr = _arrays(3, decisions)
+    assert _bitforest.BitKernel.build(np.array(roots), child, unk, feat, thr, 3, {}) is None
+
+
+@pytest.mark.parametrize("leaves", [64, 65])
+def test_layout_takes_trees_of_up_to_64_leaf_slots(leaves):
+    # a chain: decision k sends x > thr to leaf k, x <= thr on; the last one ends in a leaf
+    n = leaves - 1  # decisions
+    decisions = {leaves + k: (k, leaves + k + 1 if k + 1 < n else leaves - 1, k)
+                 for k in range(n)}
+    child, unk, feat, thr = _arrays(leaves, decisions)
+    kernel = _bitforest.BitKernel.build(np.array([leaves]), child, unk, feat, thr, leaves, {})
+    assert (kernel is not None) == (leaves <= 64)
+    if kernel is not None:
+        xs = np.linspace(-1.0, 14.0, 301)
+        got = kernel.leaf_indices({0: xs}, {}, len(xs))[:, 0]
+        assert got.tolist() == [_walk(leaves, child, unk, thr, leaves, x) for x in xs]
+
+
 # ---------------------------------------------------------------------------- one record
 def _records(X: pd.DataFrame) -> list[dict]:
     return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
