@@ -266,6 +266,13 @@ def _methodology(results) -> list[str]:
         "- **One process, interleaved.** All engines are timed in the same Python process. Each "
         "measurement is split into rounds; every round runs each engine once, in a freshly "
         "shuffled order, so drift of a shared machine spreads over all engines.",
+        "- **An idle machine before every timing.** A JVM keeps working on other threads after "
+        "a call returns (after one load of the GradientBoosting model, jpmml_evaluator's JIT "
+        "compiler and collector kept about one core busy for 50-200 ms, pypmml's gateway "
+        "process for up to 250 ms). On 2 cores that work landed on whichever engine ran next, so "
+        "before each timed block, batch and load the timer waits until the CPUs were at most 10% "
+        "busy over 50 ms (at most 2 s; `scoring_bench.timing.quiet`). The JVMs still do that "
+        "work, off every clock, as a warmed-up server would have done it.",
         f"- **Single record**: {s['latency_warmup']} untimed warm-up calls per engine, then "
         f"{s['latency_rounds']} rounds × {s['latency_block']} calls = {calls:,} timed calls per "
         "engine and model, each timed alone with `time.perf_counter_ns`. The input is the "
@@ -355,8 +362,9 @@ def _caveats() -> list[str]:
         "a load average of ~14 on 2 cores: ~260 ms per row with default threads, ~18 ms with "
         "`OMP_NUM_THREADS=1`). `--threads 1` removes that; on a quiet machine it matters less.",
         "- **The JVM shares the timing process** (JPype starts it in-process for "
-        "jpmml_evaluator); its background threads run during every engine's timings. Its "
-        "garbage-collector callbacks do not (see Methodology).",
+        "jpmml_evaluator); its background threads can run during every engine's timings "
+        "(the wait for an idle machine keeps the work a call leaves behind off the next "
+        "engine's clock). Its garbage-collector callbacks do not run (see Methodology).",
         "- **jpmml_evaluator's load gets faster as the run goes on** (the JIT compiles its "
         "parser and builders while it loads; its loads here are warm), and its load time moves "
         "a lot between runs on this machine (the HistGradientBoosting model's median: 60, 118, "

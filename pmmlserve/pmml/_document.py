@@ -298,6 +298,7 @@ class ModelVerification:
     line: Optional[int] = None
 
 
+@_direct_init
 @dataclass(frozen=True)
 class ModelCommon:
     """What every model element has, besides its own content."""
@@ -417,6 +418,7 @@ class NodeColumns:
         return stack[0]
 
 
+@_direct_init
 @dataclass(frozen=True)
 class TreeModel:
     common: ModelCommon
@@ -433,6 +435,7 @@ class TreeModel:
         return self.root if self.root is not None else self.columns.root()
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Segment:
     predicate: Predicate

@@ -111,47 +111,40 @@ def node_columns(top: etree._Element) -> Optional[d.NodeColumns]:
     ns = top.tag[:-4]  # "{namespace}" of "{namespace}Node"
     node_tag, simple_tag = ns + "Node", ns + "SimplePredicate"
     set_tag, array_tag = ns + "SimpleSetPredicate", ns + "Array"
-    nodes = list(top.iter(node_tag))  # document order
-    ids, scores, defaults, fields, operators, values, children, lines, predicate_lines = \
-        [], [], [], [], [], [], [], [], []
-    for n in nodes:
+    rows = []  # per node, in document order: a row of the columns, transposed at the end
+    append = rows.append
+    true_tag = ns + "True"
+    for n in top.iter(node_tag):
         size = len(n)
-        if size == 3:  # the common case first
-            if n[1].tag != node_tag or n[2].tag != node_tag:
+        if size != 1:  # a leaf holds just its predicate
+            if size == 3:  # the common case first
+                if n[1].tag != node_tag or n[2].tag != node_tag:
+                    return None
+            elif size == 0 or any(c.tag != node_tag for c in n[1:]):
                 return None
-        elif size == 0 or any(c.tag != node_tag for c in n[1:]):
-            return None
         get = n.get
-        known = (get("id"), get("score"), get("defaultChild"))
-        if len(n.attrib) != 3 - known.count(None):  # an attribute of another name
-            return None
+        node_id, score, default = get("id"), get("score"), get("defaultChild")
+        if len(n.attrib) != (node_id is not None) + (score is not None) + (default is not None):
+            return None  # an attribute of another name
         p = n[0]
-        if p.tag == simple_tag:
+        tag = p.tag
+        if tag == simple_tag:
             pget = p.get
             field, operator, value = pget("field"), pget("operator"), pget("value")
             if field is None or operator is None or len(p) or \
                     len(p.attrib) != 3 - (value is None):
                 return None
-        elif p.tag == set_tag:
+        elif tag == set_tag:
             pget = p.get
             field, operator = pget("field"), pget("booleanOperator")
             if field is None or operator not in ("isIn", "isNotIn") or len(p.attrib) != 2 \
                     or len(p) != 1 or p[0].tag != array_tag:
                 return None
             value = tuple(_array_values(p[0]))
-        elif not ids and p.tag == ns + "True" and not len(p) and not len(p.attrib):
+        elif not rows and tag == true_tag and not len(p) and not len(p.attrib):
             field = operator = value = None
         else:
             return None
-        ids.append(known[0])
-        scores.append(known[1])
-        defaults.append(known[2])
-        fields.append(field)
-        operators.append(operator)
-        values.append(value)
-        children.append(size - 1)
-        lines.append(n.sourceline)
-        predicate_lines.append(p.sourceline)
-    return d.NodeColumns(tuple(ids), tuple(scores), tuple(defaults), tuple(fields),
-                         tuple(operators), tuple(values), tuple(children), tuple(lines),
-                         tuple(predicate_lines))
+        append((node_id, score, default, field, operator, value, size - 1, n.sourceline,
+                p.sourceline))
+    return d.NodeColumns(*zip(*rows))
