@@ -162,9 +162,16 @@ class Forest:
                 vocabs.setdefault(id(key[1]), {}).update(dict.fromkeys(sorted(key[2])))
         self._vocab = {k: pd.Index(list(v), dtype=object) for k, v in vocabs.items()}
         # per set feature: membership by code, then 0.0 for "in no set", NaN for missing (-1)
-        self._members = [
-            np.array([v in key[2] for v in vocabs[id(key[1])]] + [False, np.nan], dtype=np.float64)
-            if key[0] == "set" else None for key in self._features]
+        codes = {k: dict(zip(v, range(len(v)))) for k, v in vocabs.items()}
+        self._members = []
+        for key in self._features:
+            members = None
+            if key[0] == "set":
+                code = codes[id(key[1])]
+                members = np.zeros(len(code) + 2)
+                members[[code[v] for v in key[2]]] = 1.0
+                members[-1] = np.nan
+            self._members.append(members)
         self.root_index = index(roots)
         self.n_leaves = n_leaves
         #: an upper bound of the longest decision path (the level-by-level kernel's steps)
