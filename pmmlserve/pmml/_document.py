@@ -41,6 +41,7 @@ def _direct_init(cls):
 # --------------------------------------------------------------------------- dictionary
 
 
+@_direct_init
 @dataclass(frozen=True)
 class Value:
     value: str

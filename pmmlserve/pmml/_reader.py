@@ -49,15 +49,20 @@ def _interval(e: etree._Element) -> d.Interval:
 
 
 def _data_field(e: etree._Element) -> d.DataField:
+    values, intervals = [], []  # one pass: a categorical field may list thousands of values
+    for c in e:
+        name = local_name(c)
+        if name == "Value":
+            values.append(d.Value(require(c, "value"), c.get("property", "valid"),
+                                  c.get("displayValue")))
+        elif name == "Interval":
+            intervals.append(_interval(c))
     return d.DataField(
         name=require(e, "name"),
         optype=require(e, "optype"),
         data_type=require(e, "dataType"),
-        values=tuple(
-            d.Value(require(v, "value"), v.get("property", "valid"), v.get("displayValue"))
-            for v in children_named(e, "Value")
-        ),
-        intervals=tuple(_interval(i) for i in children_named(e, "Interval")),
+        values=tuple(values),
+        intervals=tuple(intervals),
         display_name=e.get("displayName"),
         line=e.sourceline,
     )
