@@ -53,13 +53,14 @@ class _Cast(Node):
 
     def __init__(self, inner: Node, data_type: str, optype: str):
         self.inner = inner
-        self.info = FieldInfo(data_type, optype, inner.info.nullable)
         src, dst = inner.info.data_type, data_type
         self.kind = ("f32" if dst == "float" and src != "float" and is_numeric(src)
                      else "tostr" if not is_numeric(dst) and is_numeric(src)
                      else "tonum" if is_numeric(dst) and not is_numeric(src)
                      else "int" if dst == "integer" and src in ("double", "float")
                      else None)
+        # text that is not a number becomes a missing value
+        self.info = FieldInfo(data_type, optype, inner.info.nullable or self.kind == "tonum")
 
     def batch(self, ctx: BatchContext) -> np.ndarray:
         col = self.inner.batch(ctx)
@@ -76,15 +77,18 @@ class _Cast(Node):
 
     def emit(self, gen: Codegen) -> str:
         v = gen.assign(self.inner.emit(gen))
-        if self.kind == "f32":
-            return f"(None if {v} is None else {gen.const(f32, 'f32')}({v}))"
-        if self.kind == "int":
-            return f"(None if {v} is None else float({gen.const(math.trunc, 'trunc')}({v})))"
         if self.kind == "tostr":
             return f"{gen.const(java_string, 'jstr')}({v})"
-        if self.kind == "tonum":
-            return f"(None if {v} is None else {gen.const(_scalar_number, 'num')}({v}))"
-        return v
+        if self.kind == "f32":
+            call = f"{gen.const(f32, 'f32')}({v})"
+        elif self.kind == "int":
+            call = f"float({gen.const(math.trunc, 'trunc')}({v}))"
+        elif self.kind == "tonum":
+            call = f"{gen.const(_scalar_number, 'num')}({v})"
+        else:
+            return v
+        # a value that cannot be missing needs no test (nor does the compiler parse one)
+        return f"(None if {v} is None else {call})" if self.inner.info.nullable else call
 
 
 def _scalar_number(v: Any) -> Optional[float]:

@@ -124,6 +124,47 @@ def test_a_bad_record_raises_an_evaluation_error_naming_field_value_and_row(mode
     assert isinstance(err.value, ValueError)
 
 
+TEXT_TO_NUMBER = """<?xml version="1.0"?>
+<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">
+  <Header/>
+  <DataDictionary>
+    <DataField name="s" optype="categorical" dataType="string"/>
+    <DataField name="y" optype="continuous" dataType="double"/>
+  </DataDictionary>
+  <TransformationDictionary>
+    <DerivedField name="d" optype="continuous" dataType="double"><FieldRef field="s"/></DerivedField>
+    <DerivedField name="e" optype="continuous" dataType="double">
+      <Apply function="-"><FieldRef field="d"/><Constant dataType="double">1</Constant></Apply>
+    </DerivedField>
+  </TransformationDictionary>
+  <RegressionModel functionName="regression">
+    <MiningSchema>
+      <MiningField name="s" missingValueReplacement="7"/>
+      <MiningField name="y" usageType="target"/>
+    </MiningSchema>
+    <RegressionTable intercept="0"><NumericPredictor name="e" coefficient="2"/></RegressionTable>
+  </RegressionModel>
+</PMML>
+"""
+
+
+def test_text_that_is_not_a_number_becomes_a_missing_value_on_both_paths():
+    # A string field that can never be missing (it has a replacement), cast to double: "abc"
+    # converts to a missing value, which "-" passes on.  pypmml (the second opinion) scores
+    # it so; JPMML raises NumberFormatException instead.  predict_one used to skip the missing
+    # check after the cast and fail inside the arithmetic.
+    from tests.oracles import pypmml_predict
+
+    records = pd.DataFrame({"s": ["3", None, "abc"]})
+    expected = pypmml_predict(TEXT_TO_NUMBER.encode(), records)["predicted_y"].tolist()
+    assert expected[:2] == [4.0, 12.0] and math.isnan(expected[2])
+    model = pmmlserve.load(TEXT_TO_NUMBER)
+    one = [model.predict_one({"s": s})["y"] for s in records["s"]]
+    assert one == [4.0, 12.0, None]
+    batch = model.predict(records)["y"].tolist()
+    assert batch[:2] == [4.0, 12.0] and math.isnan(batch[2])
+
+
 def test_wrong_argument_kinds_raise_type_errors(model):
     with pytest.raises(TypeError):
         model.predict_one([1.0, "a"])
