@@ -59,8 +59,9 @@ class _Cast(Node):
                      else "tonum" if is_numeric(dst) and not is_numeric(src)
                      else "int" if dst == "integer" and src in ("double", "float")
                      else None)
-        # text that is not a number becomes a missing value
-        self.info = FieldInfo(data_type, optype, inner.info.nullable or self.kind == "tonum")
+        # text that is not a number becomes a missing value; rounding keeps a number a number
+        self.info = FieldInfo(data_type, optype, inner.info.nullable or self.kind == "tonum",
+                              never_nan=inner.info.never_nan and self.kind in ("f32", "int", None))
 
     def batch(self, ctx: BatchContext) -> np.ndarray:
         col = self.inner.batch(ctx)
@@ -106,7 +107,8 @@ def cast(node: Node, data_type: Optional[str], optype: Optional[str] = None) -> 
         return node
     wrapped = _Cast(node, data_type, optype or node.info.optype)
     if wrapped.kind is None:
-        wrapped.info = FieldInfo(data_type, optype or node.info.optype, node.info.nullable)
+        wrapped.info = FieldInfo(data_type, optype or node.info.optype, node.info.nullable,
+                                 never_nan=node.info.never_nan and is_numeric(data_type))
     return wrapped
 
 

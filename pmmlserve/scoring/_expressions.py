@@ -5,6 +5,7 @@ single-record code backend."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Optional
 
 import numpy as np
@@ -36,7 +37,7 @@ class ConstantNode(Node):
     def __init__(self, value: Any, data_type: str):
         self.value = value
         self.info = FieldInfo(data_type, "continuous" if is_numeric(data_type) else "categorical",
-                              nullable=value is None)
+                              nullable=value is None, never_nan=_number(value) is not None)
 
     def batch(self, ctx: BatchContext) -> np.ndarray:
         if self.value is None:
@@ -89,8 +90,10 @@ class _Apply(Node):
         # invalid result turned into a missing one
         nullable = (any(a.info.nullable for a in args) and map_missing_to is None) \
             or fn.handles_missing or invalid != "returnInvalid"
+        never_nan = _arithmetic_never_nan(fn.name, args) and all(
+            x is None or _number(x) is not None for x in (map_missing_to, default_value))
         self.info = FieldInfo(data_type, "continuous" if is_numeric(data_type) else "categorical",
-                              nullable=nullable and default_value is None)
+                              nullable=nullable and default_value is None, never_nan=never_nan)
 
     def batch(self, ctx: BatchContext) -> np.ndarray:
         cols = [a.batch(ctx) for a in self.args]
@@ -135,6 +138,8 @@ class _Apply(Node):
         if op in self._INLINE:
             return f"({vs[0]} {op} {vs[1]})"
         if op == "/":
+            if type(self.args[1]) is ConstantNode and _number(self.args[1].value):  # k != 0
+                return f"({vs[0]} / {vs[1]})"
             return f"({vs[0]} / {vs[1]} if {vs[1]} else {gen.const(self.fn.scalar, 'fn')}" \
                    f"({vs[0]}, {vs[1]}))"
         return None
@@ -159,7 +164,7 @@ class _Apply(Node):
         else:
             expr = call
         if self.invalid != "asIs" and is_numeric(self.info.data_type) \
-                and not self.fn.handles_missing:
+                and not self.fn.handles_missing and not self.info.never_nan:
             r = gen.assign(expr)
             check = gen.const(self._check_scalar, "inv")
             expr = f"({check}({r}) if {r} != {r} else {r})"
@@ -167,6 +172,31 @@ class _Apply(Node):
             r = gen.assign(expr)
             expr = f"({gen.const(self.default_value)} if {r} is None else {r})"
         return expr
+
+
+def _number(value: Any) -> Optional[float]:
+    """``value`` as a finite float, or None (missing, not a number, NaN or infinite)."""
+    if type(value) not in (float, int):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _arithmetic_never_nan(name: str, args: list[Node]) -> bool:
+    """Whether ``name`` (+ - * /) of two arguments that are never NaN is never NaN either.
+
+    Infinite values are the danger (inf - inf, inf * 0, inf / inf); a finite constant operand
+    rules them out: ``x + k``, ``x - k``, ``k - x``, ``x * k`` and ``x / k`` with ``k`` finite,
+    and not 0 for ``*`` and ``/``.  Anything else may be NaN (then the code tests for it).
+    """
+    if name not in ("+", "-", "*", "/") or len(args) != 2 \
+            or not all(a.info.never_nan for a in args):
+        return False
+    constants = [_number(a.value) if type(a) is ConstantNode else None for a in args]
+    if name in ("+", "-"):
+        return any(k is not None for k in constants)
+    if name == "*":
+        return any(k for k in constants)  # finite and not 0
+    return bool(constants[1])
 
 
 class _If(Node):

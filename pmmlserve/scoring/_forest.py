@@ -14,7 +14,7 @@ import pandas as pd
 from pmmlserve.scoring._bitforest import BitKernel
 from pmmlserve.scoring._codegen import Codegen
 from pmmlserve.scoring._predicates import Comparison, Membership
-from pmmlserve.scoring._scope import BatchContext
+from pmmlserve.scoring._scope import BatchContext, FieldInfo
 from pmmlserve.scoring._treeir import Decision, IRNode, Leaf, depth
 from pmmlserve.scoring._values import is_numeric
 
@@ -347,14 +347,14 @@ class Forest:
                     field = self._features[key][1]
                     v = fields[id(field)]
                     row = f"{bisect}({gen.const(tuple(thresholds), 'thr')}, {v})"
-                    known = f"{v} is not None and {v} == {v}" if field.info.nullable \
-                        else f"{v} == {v}"
+                    known = _present(v, field.info)
                 else:
                     field, lookup, others = codes[-1 - key]
                     v = fields[id(field)]
                     row = f"{lookup}.get({v}, {others})"
-                    known = f"{v} is not None and {v} == {v}"
-                terms.append(f"{gen.const(rows, 'rows')}[{row} if {known} else -1]")
+                    known = _present(v, field.info)
+                terms.append(f"{gen.const(rows, 'rows')}[{row} if {known} else -1]" if known
+                             else f"{gen.const(rows, 'rows')}[{row}]")
             words.append(gen.assign(" & ".join(terms), "w"))
         reached = gen.const(self._bits.record_values(values), "reached")
         return gen.assign(f"{reached}({', '.join(words)})", "lv")
@@ -380,8 +380,7 @@ class Forest:
             elif id(obj) not in out:
                 v = out[id(obj)] = obj.emit(gen)
                 if j in ranked:
-                    out[("rank", id(obj))] = self._emit_rank(gen, v, obj.info.nullable,
-                                                             ranked[j])
+                    out[("rank", id(obj))] = self._emit_rank(gen, v, obj.info, ranked[j])
                 elif kind == "num" and obj.info.nullable and expressions:
                     nan = nan or gen.const(float("nan"), "nan")
                     out[("nan", id(obj))] = gen.assign(f"({nan} if {v} is None else {v})", "q")
@@ -402,13 +401,13 @@ class Forest:
         return out
 
     @staticmethod
-    def _emit_rank(gen: Codegen, v: str, nullable: bool, thresholds: list[float]) -> tuple:
+    def _emit_rank(gen: Codegen, v: str, info: FieldInfo, thresholds: list[float]) -> tuple:
         """Bind ``v``'s rank among ``thresholds``.  A NaN (only an ``asIs`` invalid result
         makes one) is missing, as in the batch kernels, even for a value that cannot be
         missing otherwise."""
         rank = f"{gen.const(bisect_left, 'bisect')}({gen.const(tuple(thresholds), 'thr')}, {v})"
-        missing = f"{v} is None or {v} != {v}" if nullable else f"{v} != {v}"
-        low = gen.assign(f"(-1 if {missing} else {rank})", "r")
+        known = _present(v, info)
+        low = gen.assign(f"({rank} if {known} else -1)" if known else rank, "r")
         high = gen.assign(f"({len(thresholds)} if {low} < 0 else {low})", "r")
         return low, high, {t: k for k, t in enumerate(thresholds)}
 
@@ -543,6 +542,15 @@ class Forest:
         for header, child, k in branches:
             with gen.block(header):
                 self._emit(gen, child, fields, on_leaf, k, counter)
+
+
+def _present(v: str, info: FieldInfo) -> str:
+    """A test that local ``v`` holds a value (not None, not NaN: a NaN, which only an ``asIs``
+    invalid value or a NaN result can make, is missing, as in the batch kernels); "" when the
+    compiler knows it always does."""
+    tests = ([f"{v} is not None"] if info.nullable else []) + \
+        ([] if info.never_nan else [f"{v} == {v}"])
+    return " and ".join(tests)
 
 
 def _then(expression: tuple[str, bool]) -> str:

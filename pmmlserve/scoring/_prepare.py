@@ -124,9 +124,15 @@ def _info(rules: FieldRules) -> FieldInfo:
     nullable = rules.missing_replacement is None
     # The domain is closed (every value is a declared valid one) unless invalid values pass as-is.
     closed = rules.valid is not None and rules.invalid_treatment != "asIs"
+    # A NaN read is a missing value, so a number comes out NaN only from a replacement that is
+    # itself NaN (missingValueReplacement="NaN" and the like); a string is a str or missing.
+    never_nan = rules.data_type == "string" or is_numeric(rules.data_type) and not any(
+        type(x) is float and x != x for x in (rules.missing_replacement,
+                                              rules.invalid_replacement, rules.low, rules.high))
     return FieldInfo(rules.data_type, rules.optype, nullable,
                      tuple(sorted(rules.valid, key=str)) if closed else None,
-                     rules.order if rules.optype == "ordinal" and rules.order else None)
+                     rules.order if rules.optype == "ordinal" and rules.order else None,
+                     never_nan)
 
 
 # --------------------------------------------------------------------------- batch

@@ -22,13 +22,15 @@ __all__ = ["FieldInfo", "Node", "NamedField", "Scope", "BatchContext"]
 
 @dataclass(frozen=True)
 class FieldInfo:
-    """What the compiler knows about a value: its type, and whether it can be missing."""
+    """What the compiler knows about a value: its type, whether it can be missing, and
+    whether a value that is present can be NaN (generated code then tests for neither)."""
 
     data_type: str
     optype: str = "continuous"
     nullable: bool = True
     valid_values: Optional[tuple] = None  # parsed valid values of a categorical field
     order: Optional[tuple] = None         # an ordinal field's values, lowest first
+    never_nan: bool = False               # a value that is present is never NaN
 
 
 class BatchContext:

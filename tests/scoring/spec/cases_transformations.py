@@ -385,6 +385,76 @@ CASES.append(SpecCase(
          "the function.",
 ))
 
+_DD_XZ = _DD_X + '\n    <DataField name="z" optype="continuous" dataType="double"/>'
+_ARITHMETIC = """
+    <DerivedField name="{name}" optype="continuous" dataType="double">
+      <Apply function="{function}"{attributes}>{left}{right}</Apply>
+    </DerivedField>"""
+_X, _Z = '<FieldRef field="x"/>', '<FieldRef field="z"/>'
+
+
+def _constant(value: str) -> str:
+    return f'<Constant dataType="double">{value}</Constant>'
+
+
+CASES.append(SpecCase(
+    id="transformations/apply-arithmetic-on-infinities",
+    pmml=_echo(_DD_XZ, "".join(_ARITHMETIC.format(name=n, function=f, left=a, right=b,
+                                                  attributes=' invalidValueTreatment="asMissing"')
+                               for n, f, a, b in [
+                                   ("x_minus_z", "-", _X, _Z), ("x_times_0", "*", _X, _constant("0")),
+                                   ("x_minus_1", "-", _X, _constant("1")),
+                                   ("one_minus_x", "-", _constant("1"), _X),
+                                   ("x_times_3", "*", _X, _constant("3")),
+                                   ("x_over_2", "/", _X, _constant("2"))]),
+               {f"o_{n}": _num(n) for n in ("x_minus_z", "x_times_0", "x_minus_1", "one_minus_x",
+                                            "x_times_3", "x_over_2")}, ("x", "z")),
+    records=[{"x": 3.0, "z": 1.0}, {"x": math.inf, "z": math.inf},
+             {"x": -math.inf, "z": 1.0}],
+    expected=[{"y": 0.0, "o_x_minus_z": 2.0, "o_x_times_0": 0.0, "o_x_minus_1": 2.0,
+               "o_one_minus_x": -2.0, "o_x_times_3": 9.0, "o_x_over_2": 1.5},
+              {"y": 0.0, "o_x_minus_z": None, "o_x_times_0": None, "o_x_minus_1": math.inf,
+               "o_one_minus_x": -math.inf, "o_x_times_3": math.inf, "o_x_over_2": math.inf},
+              {"y": 0.0, "o_x_minus_z": -math.inf, "o_x_times_0": None, "o_x_minus_1": -math.inf,
+               "o_one_minus_x": math.inf, "o_x_times_3": -math.inf, "o_x_over_2": -math.inf}],
+    note="IEEE arithmetic on present values: inf - inf and inf * 0 are not numbers, invalid "
+         "results (asMissing: missing); inf - 1, 1 - inf, inf * 3 and inf / 2 are infinities, "
+         "valid. (pmmlserve drops the NaN test where a finite constant operand rules NaN out: "
+         "this case holds it to both.)",
+))
+
+CASES.append(SpecCase(
+    id="transformations/apply-invalid-result-from-infinities",
+    pmml=_echo(_DD_XZ, _ARITHMETIC.format(name="x_minus_z", function="-", left=_X, right=_Z,
+                                          attributes=""), {"o": _num("x_minus_z")}, ("x", "z")),
+    records=[{"x": 1.0, "z": 3.0}, {"x": math.inf, "z": math.inf}],
+    expected=[{"y": 0.0, "o": -2.0}, pmmlserve.EvaluationError],
+    error_field="x_minus_z",
+    note="inf - inf is not a number: under the default returnInvalid, an error.",
+))
+
+CASES.append(SpecCase(
+    id="transformations/apply-invalid-result-inf-over-inf",
+    pmml=_echo(_DD_XZ, _ARITHMETIC.format(name="x_over_z", function="/", left=_X, right=_Z,
+                                          attributes=""), {"o": _num("x_over_z")}, ("x", "z")),
+    records=[{"x": 1.0, "z": 4.0}, {"x": math.inf, "z": -math.inf}],
+    expected=[{"y": 0.0, "o": 0.25}, pmmlserve.EvaluationError],
+    error_field="x_over_z",
+    note="inf / -inf is not a number: under the default returnInvalid, an error.",
+))
+
+CASES.append(SpecCase(
+    id="transformations/apply-invalid-result-times-zero",
+    pmml=_echo(_DD_X, _ARITHMETIC.format(name="x_times_0", function="*", left=_X,
+                                         right=_constant("0"), attributes=""),
+               {"o": _num("x_times_0")}, ("x",)),
+    records=[{"x": 2.0}, {"x": -math.inf}],
+    expected=[{"y": 0.0, "o": 0.0}, pmmlserve.EvaluationError],
+    error_field="x_times_0",
+    note="-inf * 0 is not a number: under the default returnInvalid, an error (a constant "
+         "factor rules NaN out only when it is not 0).",
+))
+
 # --- DefineFunction / ParameterField ---------------------------------------------------------
 
 CASES.append(SpecCase(
