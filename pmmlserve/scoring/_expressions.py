@@ -96,6 +96,13 @@ class _Apply(Node):
                               nullable=nullable and default_value is None, never_nan=never_nan)
 
     def batch(self, ctx: BatchContext) -> np.ndarray:
+        if self.info.never_nan and self.map_missing_to is None and self.default_value is None:
+            # + - * / that cannot make a NaN from present values (see _arithmetic_never_nan):
+            # a missing (NaN) argument gives NaN, the missing result, by IEEE rules alone, so
+            # the same operations with nothing to test or fill (a scaler's (x - m) / s is two)
+            with np.errstate(all="ignore"):
+                return np.asarray(self.fn.batch(*(a.batch(ctx) for a in self.args)),
+                                  dtype=np.float64)
         cols = [a.batch(ctx) for a in self.args]
         any_missing = None
         if not self.fn.handles_missing or self.map_missing_to is not None:
@@ -186,10 +193,11 @@ def _arithmetic_never_nan(name: str, args: list[Node]) -> bool:
 
     Infinite values are the danger (inf - inf, inf * 0, inf / inf); a finite constant operand
     rules them out: ``x + k``, ``x - k``, ``k - x``, ``x * k`` and ``x / k`` with ``k`` finite,
-    and not 0 for ``*`` and ``/``.  Anything else may be NaN (then the code tests for it).
+    and not 0 for ``*`` and ``/``.  Doubles only: integer arithmetic overflows into NaN (Java
+    int semantics).  Anything else may be NaN (then the code tests for it).
     """
     if name not in ("+", "-", "*", "/") or len(args) != 2 \
-            or not all(a.info.never_nan for a in args):
+            or not all(a.info.never_nan and a.info.data_type == "double" for a in args):
         return False
     constants = [_number(a.value) if type(a) is ConstantNode else None for a in args]
     if name in ("+", "-"):

@@ -444,6 +444,20 @@ CASES.append(SpecCase(
 ))
 
 CASES.append(SpecCase(
+    id="transformations/apply-integer-overflow-is-invalid",
+    pmml=_echo('    <DataField name="n" optype="continuous" dataType="integer"/>', """
+    <DerivedField name="n_plus_max" optype="continuous" dataType="integer">
+      <Apply function="+"><FieldRef field="n"/><Constant dataType="integer">2147483647</Constant></Apply>
+    </DerivedField>""", {"o": ("n_plus_max", "continuous", "integer")}, ("n",)),
+    records=[{"n": -5}, {"n": 1}],
+    expected=[{"y": 0.0, "o": 2147483642}, pmmlserve.EvaluationError],
+    error_field="n_plus_max",
+    note="Integer arithmetic is Java int arithmetic: 1 + 2147483647 overflows, an invalid "
+         "result, so an error under returnInvalid (a finite constant operand rules out NaN "
+         "only for doubles).",
+))
+
+CASES.append(SpecCase(
     id="transformations/apply-invalid-result-times-zero",
     pmml=_echo(_DD_X, _ARITHMETIC.format(name="x_times_0", function="*", left=_X,
                                          right=_constant("0"), attributes=""),
