@@ -545,9 +545,9 @@ class Forest:
 
 
 def _present(v: str, info: FieldInfo) -> str:
-    """A test that local ``v`` holds a value (not None, not NaN: a NaN, which only an ``asIs``
-    invalid value or a NaN result can make, is missing, as in the batch kernels); "" when the
-    compiler knows it always does."""
+    """A test that local ``v`` holds a value: not None, and not NaN (which only an Apply whose
+    invalid results pass ``asIs``, or a replacement written as NaN, can make; it is missing,
+    as in the batch kernels); "" when the compiler knows both (see ``FieldInfo``)."""
     tests = ([f"{v} is not None"] if info.nullable else []) + \
         ([] if info.never_nan else [f"{v} == {v}"])
     return " and ".join(tests)
