@@ -83,13 +83,19 @@ class _Cast(Node):
         if self.kind == "f32":
             call = f"{gen.const(f32, 'f32')}({v})"
         elif self.kind == "int":
-            call = f"float({gen.const(math.trunc, 'trunc')}({v}))"
+            call = f"{gen.const(_truncate, 'trunc')}({v})"
         elif self.kind == "tonum":
             call = f"{gen.const(_scalar_number, 'num')}({v})"
         else:
             return v
         # a value that cannot be missing needs no test (nor does the compiler parse one)
         return f"(None if {v} is None else {call})" if self.inner.info.nullable else call
+
+
+def _truncate(v: float) -> float:
+    """``math.trunc`` as a float, an infinity kept as it is (as ``np.trunc`` keeps it): the
+    integer it was meant to be is refused where the value leaves the model, naming the field."""
+    return float(math.trunc(v)) if math.isfinite(v) else v
 
 
 def _scalar_number(v: Any) -> Optional[float]:

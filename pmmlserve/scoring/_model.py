@@ -169,7 +169,10 @@ class Model:
     def _target_converter(self) -> Callable[[Any], Any]:
         t = self.target_fields[0].data_type if self.target_fields else None
         if t == "integer":
-            return lambda v: None if v is None else int(v)
+            if self.function_name == "classification":  # a category the document declares
+                return lambda v: None if v is None else int(v)
+            target = self._unit.target
+            return lambda v: None if v is None else _integer(v, target)
         if t == "boolean":
             return lambda v: None if v is None else bool(v)
         return lambda v: v
@@ -189,7 +192,8 @@ class Model:
             if var is None:
                 var = nf.emit(gen)
             if nf.info.data_type == "integer":
-                var = f"(None if {var} is None else int({var}))"
+                var = f"(None if {var} is None else " \
+                      f"{gen.const(_integer, 'int')}({var}, {gen.const(of.name)}))"
             elif nf.info.data_type == "boolean":
                 var = f"(None if {var} is None else bool({var}))"
             items.append(f"{gen.const(of.name)}: {var}")
@@ -262,19 +266,17 @@ class Model:
             col = outputs.get(of.name)
             if col is None:
                 col = nf.batch(ctx)
-            columns[of.name] = _finish_column(col, nf.info.data_type)
+            columns[of.name] = _finish_column(col, nf.info.data_type, of.name)
         return pd.DataFrame(columns, index=index)
 
     def _target_column(self, value: np.ndarray) -> Any:
         t = self.target_fields[0].data_type if self.target_fields else None
         if self.function_name == "regression" or value.dtype != object:
             return _finish_column(np.asarray(value, dtype=np.float64) if value.dtype != object
-                                  else value, t or "double")
+                                  else value, t or "double", self._unit.target)
         if t == "integer":
-            if all(v is not None for v in value.tolist()):
-                return value.astype(np.float64).astype(np.int64)
-            return pd.array([None if v is None else int(v) for v in value.tolist()],
-                            dtype="Int64")
+            return _finish_column(np.array([np.nan if v is None else v for v in value.tolist()],
+                                           dtype=np.float64), t, self._unit.target)
         return value
 
     def verify(self) -> None:
@@ -300,15 +302,34 @@ class Model:
         return v is not None and bool(v.rows)
 
 
-def _finish_column(col: np.ndarray, data_type: str) -> Any:
+_INT64_LIMIT = 2.0 ** 63
+
+
+def _integer(value: float, field: str) -> int:
+    """An integer field's value (one record): an infinite value, or one beyond 64 bits (which
+    a batch column cannot hold either), is no integer."""
+    if not -_INT64_LIMIT <= value < _INT64_LIMIT:
+        raise EvaluationError(f"{value!r} is not an integer value", field=field, value=value)
+    return int(value)
+
+
+def _finish_column(col: np.ndarray, data_type: str, field: str) -> Any:
     if data_type == "boolean" and col.dtype != object:
         if not np.isnan(col).any():
             return col != 0
         return np.array([None if math.isnan(v) else v != 0 for v in col.tolist()], dtype=object)
     if data_type == "integer" and col.dtype != object:
-        if not np.isnan(col).any():
+        missing = np.isnan(col)
+        beyond = ~missing & ~((col >= -_INT64_LIMIT) & (col < _INT64_LIMIT))
+        if beyond.any():  # NumPy would turn it into -2**63 without a word
+            row = int(np.flatnonzero(beyond)[0])
+            value = float(col[row])
+            raise EvaluationError(f"{value!r} is not an integer value", field=field,
+                                  value=value, row=row)
+        if not missing.any():
             return col.astype(np.int64)
-        return pd.array([None if math.isnan(v) else int(v) for v in col.tolist()], dtype="Int64")
+        return pd.array([None if m else int(v) for v, m in zip(col.tolist(), missing.tolist())],
+                        dtype="Int64")
     return col
 
 
