@@ -27,7 +27,7 @@ from pmmlserve.pmml._elements import (
 )
 from pmmlserve.pmml._nodes import node_columns, find_predicate, tree_node
 
-__all__ = ["read_document", "MODEL_ELEMENTS", "EXPRESSION_ELEMENTS", "PREDICATE_ELEMENTS"]
+__all__ = ["read_document"]
 
 _ALL_MODELS = MODEL_ELEMENTS + (
     "AssociationModel", "AnomalyDetectionModel", "BayesianNetworkModel", "BaselineModel",

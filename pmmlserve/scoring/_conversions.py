@@ -111,11 +111,7 @@ def cast(node: Node, data_type: Optional[str], optype: Optional[str] = None) -> 
             wrapped.kind = None
             return wrapped
         return node
-    wrapped = _Cast(node, data_type, optype or node.info.optype)
-    if wrapped.kind is None:
-        wrapped.info = FieldInfo(data_type, optype or node.info.optype, node.info.nullable,
-                                 never_nan=node.info.never_nan and is_numeric(data_type))
-    return wrapped
+    return _Cast(node, data_type, optype or node.info.optype)
 
 
 class FillMissing(Node):

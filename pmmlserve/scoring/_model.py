@@ -274,9 +274,11 @@ class Model:
         if self.function_name == "regression" or value.dtype != object:
             return _finish_column(np.asarray(value, dtype=np.float64) if value.dtype != object
                                   else value, t or "double", self._unit.target)
-        if t == "integer":
-            return _finish_column(np.array([np.nan if v is None else v for v in value.tolist()],
-                                           dtype=np.float64), t, self._unit.target)
+        if t == "integer":  # declared categories: no value beyond the integers
+            if all(v is not None for v in value.tolist()):
+                return value.astype(np.float64).astype(np.int64)
+            return pd.array([None if v is None else int(v) for v in value.tolist()],
+                            dtype="Int64")
         return value
 
     def verify(self) -> None:

@@ -11,7 +11,7 @@ __all__ = ["support_table", "render_markdown"]
 
 def support_table() -> list[tuple[str, str, list[str]]]:
     """(area, what, supported values) rows, each list taken from the code that implements it."""
-    from pmmlserve.pmml._reader import EXPRESSION_ELEMENTS, MODEL_ELEMENTS, PREDICATE_ELEMENTS
+    from pmmlserve.pmml._elements import EXPRESSION_ELEMENTS, MODEL_ELEMENTS, PREDICATE_ELEMENTS
     from pmmlserve.pmml._xml import PMML_NAMESPACES
     from pmmlserve.scoring import _functions, _mining, _predicates, _prepare, _regression
     from pmmlserve.scoring._neural import ACTIVATIONS
