@@ -469,6 +469,20 @@ CASES.append(SpecCase(
          "factor rules NaN out only when it is not 0).",
 ))
 
+CASES.append(SpecCase(
+    id="transformations/integer-output-beyond-the-integers",
+    pmml=_echo(_DD_X, """
+    <DerivedField name="d" optype="continuous" dataType="integer"><FieldRef field="x"/></DerivedField>""",
+               {"o": ("d", "continuous", "integer")}, ("x",)),
+    records=[{"x": 2.0}, {"x": math.inf}, {"x": -math.inf}, {"x": 1e20}],
+    expected=[{"y": 0.0, "o": 2}, pmmlserve.EvaluationError, pmmlserve.EvaluationError,
+              pmmlserve.EvaluationError],
+    error_field="o",
+    note="An integer field holds integers: an infinite value, or 1e20, is none (JPMML: "
+         "'Expected integer value, got double value'). pmmlserve refuses it where it leaves the "
+         "model, naming the output field; NumPy's cast made it -2**63 without a word.",
+))
+
 # --- DefineFunction / ParameterField ---------------------------------------------------------
 
 CASES.append(SpecCase(

@@ -190,13 +190,20 @@ def _check_pmmlserve(case: SpecCase) -> None:
     for row, (record, expected) in enumerate(zip(case.records, case.expected)):
         where = f"{case.id} record {row} {record}"
         if _expects_error(expected):
-            with pytest.raises(expected) as caught:
-                model.predict_one(dict(record))
-            field = caught.value.field
-            if case.error_field is not None:
-                assert field == case.error_field, f"{where}: error names {field!r}"
-            else:
-                assert field in record, f"{where}: error names {field!r}"
+            # both paths: the record alone, and after the good ones (the row is its position)
+            frame = pd.DataFrame([r for _, r, _ in good] + [dict(record)])
+            for path, score in (("predict_one", lambda: model.predict_one(dict(record))),
+                                ("predict", lambda: model.predict(frame))):
+                with pytest.raises(expected) as caught:
+                    score()
+                field = caught.value.field
+                if case.error_field is not None:
+                    assert field == case.error_field, f"{where} {path}: error names {field!r}"
+                else:
+                    assert field in record, f"{where} {path}: error names {field!r}"
+                if path == "predict":
+                    assert caught.value.row == len(good), \
+                        f"{where} predict: error names row {caught.value.row}"
         else:
             assert_record(model.predict_one(dict(record)), expected, rtol=case.rtol, where=where)
             good.append((row, record, expected))
