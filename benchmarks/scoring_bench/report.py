@@ -214,29 +214,35 @@ def _cold_start(results) -> list[str]:
     return lines
 
 
+def _engine_table(results, keys: list[str], intro: str, cell) -> list[str]:
+    """``intro``, then one row per engine and one column per model: ``cell(model, engine,
+    row)`` for a measured row, the row's status otherwise."""
+    titles = [results["models"][k]["title"] for k in keys]
+    lines = [intro, "", "| engine | " + " | ".join(titles) + " |", "|---|" + "--:|" * len(keys)]
+    for engine in results["engines"]:
+        cells = []
+        for k in keys:
+            row = results["models"][k]["engines"].get(engine, {})
+            cells.append(cell(k, engine, row) or _status(row) or "n/a")
+        lines.append(f"| {_label(results, engine)} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _first_loads(results) -> list[str]:
     """Each model's first load in the run (the JVM already up after the first model): what a
     service pays when a new model arrives, before any JIT has seen that document."""
     keys = list(results["models"])[1:]
     if not keys:
         return []
-    titles = [results["models"][k]["title"] for k in keys]
-    lines = [
+
+    def cell(model, engine, row):
+        first = row.get("first_load_s")
+        return None if first is None else _num(first * 1e3, " ms")
+
+    return _engine_table(
+        results, keys,
         "Each later model's first load in the process (the JVMs are already up; the median "
-        "above is over the repeated, warmed-up loads that follow).",
-        "",
-        "| engine | " + " | ".join(titles) + " |",
-        "|---|" + "--:|" * len(keys),
-    ]
-    for engine in results["engines"]:
-        cells = []
-        for k in keys:
-            row = results["models"][k]["engines"].get(engine, {})
-            first = row.get("first_load_s")
-            cells.append(_num(first * 1e3, " ms") if first is not None
-                         else _status(row) or "n/a")
-        lines.append(f"| {_label(results, engine)} | " + " | ".join(cells) + " |")
-    return lines
+        "above is over the repeated, warmed-up loads that follow).", cell)
 
 
 def _ready_table(results) -> list[str]:
@@ -246,30 +252,19 @@ def _ready_table(results) -> list[str]:
             if any("ready_ms" in row for row in results["models"][k]["engines"].values())]
     if not keys:
         return []
-    titles = [results["models"][k]["title"] for k in keys]
-    lines = [
+
+    def cell(model, engine, row):
+        ready = _get(results, model, engine, "ready_ms")
+        if ready is None:
+            return None
+        return f"{_num(ready, ' ms')} ({_ratio(results, model, engine, 'ready_ms')})"
+
+    return _engine_table(
+        results, keys,
         "Load from the file path, then score one record: median of as many interleaved rounds "
         "as the load column (÷ pmmlserve in brackets). A model is ready once it has answered; "
         "an engine that defers work from its load to its first call (jpmml_evaluator builds "
-        "each segment's evaluator on first use) pays it here.",
-        "",
-        "| engine | " + " | ".join(titles) + " |",
-        "|---|" + "--:|" * len(keys),
-    ]
-    for engine in results["engines"]:
-        cells = []
-        for k in keys:
-            row = results["models"][k]["engines"].get(engine, {})
-            ready = row.get("ready_ms", {}).get("median")
-            ours = results["models"][k]["engines"].get("pmmlserve", {}).get(
-                "ready_ms", {}).get("median")
-            if ready is None:
-                cells.append(_status(row) or "n/a")
-            else:
-                ratio = f" ({ready / ours:.2f}×)" if ours else ""
-                cells.append(_num(ready, " ms") + ratio)
-        lines.append(f"| {_label(results, engine)} | " + " | ".join(cells) + " |")
-    return lines
+        "each segment's evaluator on first use) pays it here.", cell)
 
 
 def _model_section(results, key) -> list[str]:
