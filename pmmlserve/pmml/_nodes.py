@@ -107,44 +107,68 @@ def tree_node(e: etree._Element) -> d.TreeNode:
 
 def node_columns(top: etree._Element) -> Optional[d.NodeColumns]:
     """The tree as :class:`~pmmlserve.pmml._document.NodeColumns`, or None when it has any
-    other shape (then :func:`tree_node` reads it, and reports what is wrong with it)."""
+    other shape (then :func:`tree_node` reads it, and reports what is wrong with it).
+
+    One pass over the tree's elements in document order, which must alternate "a Node, its
+    predicate (with its Array)": then every Node's first child is its predicate and all its
+    other children are Nodes, with no element proxy made twice.  A predicate anywhere else,
+    a Node without one, or any other element gives None.
+    """
     ns = top.tag[:-4]  # "{namespace}" of "{namespace}Node"
     node_tag, simple_tag = ns + "Node", ns + "SimplePredicate"
-    set_tag, array_tag = ns + "SimpleSetPredicate", ns + "Array"
+    set_tag, array_tag, true_tag = ns + "SimpleSetPredicate", ns + "Array", ns + "True"
     rows = []  # per node, in document order: a row of the columns, transposed at the end
     append = rows.append
-    true_tag = ns + "True"
-    for n in top.iter(node_tag):
-        size = len(n)
-        if size != 1:  # a leaf holds just its predicate
-            if size == 3:  # the common case first
-                if n[1].tag != node_tag or n[2].tag != node_tag:
-                    return None
-            elif size == 0 or any(c.tag != node_tag for c in n[1:]):
-                return None
-        get = n.get
-        node_id, score, default = get("id"), get("score"), get("defaultChild")
-        if len(n.attrib) != (node_id is not None) + (score is not None) + (default is not None):
-            return None  # an attribute of another name
-        p = n[0]
-        tag = p.tag
+    node = None  # the Node whose predicate comes next
+    elements = top.iter()
+    for e in elements:
+        tag = e.tag
+        if tag == node_tag:
+            if node is not None or not len(e):
+                return None  # a Node whose first child is not a predicate, or with none
+            node = e
+            continue
+        if node is None:
+            return None  # not the first child of a Node
+        n, node = node, None
+        attributes = n.items()  # one call for all of them: most Nodes have just a score
+        if len(attributes) == 1 and attributes[0][0] == "score":
+            node_id = default = None
+            score = attributes[0][1]
+        else:
+            a = dict(attributes)
+            node_id, score, default = a.pop("id", None), a.pop("score", None), \
+                a.pop("defaultChild", None)
+            if a:
+                return None  # an attribute of another name
+        attributes = e.items()
         if tag == simple_tag:
-            pget = p.get
-            field, operator, value = pget("field"), pget("operator"), pget("value")
-            if field is None or operator is None or len(p) or \
-                    len(p.attrib) != 3 - (value is None):
+            if len(attributes) == 3 and attributes[0][0] == "field" and \
+                    attributes[1][0] == "operator" and attributes[2][0] == "value":
+                field, operator, value = attributes[0][1], attributes[1][1], attributes[2][1]
+            else:
+                a = dict(attributes)
+                field, operator, value = a.pop("field", None), a.pop("operator", None), \
+                    a.pop("value", None)
+                if a or field is None or operator is None:
+                    return None
+            if len(e):
                 return None
         elif tag == set_tag:
-            pget = p.get
-            field, operator = pget("field"), pget("booleanOperator")
-            if field is None or operator not in ("isIn", "isNotIn") or len(p.attrib) != 2 \
-                    or len(p) != 1 or p[0].tag != array_tag:
+            a = dict(attributes)
+            field, operator = a.pop("field", None), a.pop("booleanOperator", None)
+            if a or field is None or operator not in ("isIn", "isNotIn") or len(e) != 1:
                 return None
-            value = tuple(_array_values(p[0]))
-        elif not rows and tag == true_tag and not len(p) and not len(p.attrib):
+            array = next(elements)  # its only child
+            if array.tag != array_tag:
+                return None
+            value = tuple(_array_values(array))
+        elif not rows and tag == true_tag and not len(e) and not attributes:
             field = operator = value = None
         else:
             return None
-        append((node_id, score, default, field, operator, value, size - 1, n.sourceline,
-                p.sourceline))
+        append((node_id, score, default, field, operator, value, len(n) - 1, n.sourceline,
+                e.sourceline))
+    if node is not None:
+        return None  # the last Node has no predicate
     return d.NodeColumns(*zip(*rows))

@@ -227,8 +227,10 @@ def _only_expression_skipping(e: etree._Element, skip: str) -> d.Expression:
 
 
 def _mining_field(e: etree._Element) -> d.MiningField:
-    if len(e.attrib) == 1:  # most are just a name (each segment of a forest lists its inputs)
-        return d.MiningField(name=require(e, "name"), line=e.sourceline)
+    attributes = e.items()
+    if len(attributes) == 1 and attributes[0][0] == "name":
+        # most are just a name (each segment of a forest lists its inputs)
+        return d.MiningField(attributes[0][1], line=e.sourceline)
     usage = e.get("usageType", "active")
     if usage == "predicted":  # PMML 3.x spelling
         usage = "target"
@@ -331,7 +333,7 @@ def _common(e: etree._Element) -> d.ModelCommon:
     return d.ModelCommon(
         tag=local_name(e),
         function_name=function,
-        mining_fields=tuple(_mining_field(m) for m in children_named(schema, "MiningField")),
+        mining_fields=tuple([_mining_field(m) for m in schema.iterchildren("{*}MiningField")]),
         output_fields=tuple(_output_field(o) for o in children_named(output, "OutputField"))
         if output is not None else (),
         targets=tuple(_target(t) for t in children_named(targets, "Target")) if targets is not None else (),

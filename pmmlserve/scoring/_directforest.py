@@ -30,8 +30,6 @@ from pmmlserve.scoring._values import f32
 
 __all__ = ["direct_forest"]
 
-_STRATEGIES = ("defaultChild", "nullPrediction", "lastPrediction", "none")
-
 
 def direct_forest(trees: list[d.TreeModel], scope: Scope,
                   predicates: dict) -> Optional[tuple[Forest, np.ndarray]]:
@@ -59,7 +57,7 @@ def direct_forest(trees: list[d.TreeModel], scope: Scope,
 
 def _eligible(tree: d.TreeModel) -> bool:
     return (tree.columns is not None and tree.columns.fields[0] is None
-            and tree.missing_value_strategy in _STRATEGIES
+            and tree.missing_value_strategy in _STRATEGY_CODES
             and tree.no_true_child_strategy in ("returnNullPrediction", "returnLastPrediction"))
 
 
@@ -85,166 +83,144 @@ class _Lowering:
         return compiled
 
     def tree(self, t: int, tree: d.TreeModel) -> bool:
-        """Add tree ``t``; False when it needs the IR path after all."""
+        """Add tree ``t``; False when it needs the IR path after all.
+
+        One pass from the last node to the first (children before parents), as
+        :meth:`~pmmlserve.pmml._document.NodeColumns.root` builds nodes: a node's children are
+        the top entries of a stack of finished subtrees, so every decision is written once,
+        with its targets already known (a chain from its last test to its first).
+        """
         b = tree.columns
         kids = b.children
-        n = len(kids)
-        strategy = tree.missing_value_strategy
-        if strategy == "none" and max(kids) > 2:
+        if tree.missing_value_strategy == "none" and max(kids) > 2:
             return False  # a missing value walks on along a chain: the IR path
+        strategy = _STRATEGY_CODES[tree.missing_value_strategy]
         floats = tree.common.math_context == "float"
         last = tree.no_true_child_strategy == "returnLastPrediction"
         values, leaf_trees = self.values, self.leaf_trees
+        predicates, yes, no, unknown = self.predicates, self.yes, self.no, self.unknown
+        memo, scores, lines = self.memo, b.scores, b.predicate_lines
+        fields, operators, tested = b.fields, b.operators, b.values
+        first = len(predicates)
+        null = -1  # the tree's leaf with no prediction, once needed
 
-        def leaf(value: float) -> int:
-            values.append(value)
+        def missing() -> int:
+            nonlocal null
+            if null < 0:
+                values.append(_NAN)
+                leaf_trees.append(t)
+                null = len(values) - 1
+            return null
+
+        def leaf(i: int) -> int:
+            """Node ``i``'s score as a new leaf (NaN without one)."""
+            x = scores[i]
+            if x is not None:
+                x = float(x)  # a ValueError: the IR path reports it, with the line
+                if floats:
+                    x = f32(x)
+            values.append(_NAN if x is None else x)
             leaf_trees.append(t)
             return len(values) - 1
 
-        def score(i: int) -> float:
-            x = float(b.scores[i])  # a ValueError: the IR path reports it, with the line
-            return f32(x) if floats else x
+        def prediction(i: int) -> int:
+            """Node ``i``'s own prediction as a leaf (the missing one without a score)."""
+            return missing() if scores[i] is None else leaf(i)
 
-        after = [0] * (n + 1)  # after[i]: the node that follows i's subtree
-        for i in range(n - 1, -1, -1):
-            k = kids[i]
-            after[i] = i + 1 if k == 0 else after[after[i + 1]] if k == 2 else \
-                _skip(after, i + 1, k)
-        # codes: leaf position, or ~decision; a node's (first) decision is numbered first
-        internal = [i for i in range(n) if kids[i]]
-        first = len(self.predicates)
-        following = first + len(internal)  # the next decision of a chain
-        code = [0] * n
+        def where_missing(i: int, children: list):
+            """The code a missing value goes to from node ``i`` by the tree's strategy (not
+            "none"); False when defaultChild names no child (the IR path reports it)."""
+            if strategy == _DEFAULT:
+                default = self._default(b, i, children)
+                return missing() if default is None else default
+            return missing() if strategy == _NULL else prediction(i)
+
+        stack: list[tuple[int, int]] = []  # (node, the code its subtree starts at)
         try:
-            for k, i in enumerate(internal):
-                code[i] = ~(first + k)
-            for i in range(n):
-                if not kids[i]:
-                    code[i] = leaf(float("nan") if b.scores[i] is None else score(i))
-            null: list[int] = []
-            own: dict[int, int] = {}
-
-            def missing() -> int:
-                if not null:
-                    null.append(leaf(float("nan")))
-                return null[0]
-
-            def prediction(i: int) -> int:
-                """Node ``i``'s own prediction as a leaf (none without a score)."""
-                if b.scores[i] is None:
-                    return missing()
-                if i not in own:
-                    own[i] = leaf(score(i))
-                return own[i]
-
-            keys = list(zip(b.fields, b.operators, b.values))
-            memo, lines = self.memo, b.predicate_lines
-            decisions: dict[int, tuple] = {}  # decision -> (predicate, yes, no, unknown)
-            for i in internal:
-                a = i + 1
-                pa = memo.get(keys[a])
-                if pa is None:
-                    pa = self._compile(keys[a], lines[a])
-                if kids[i] == 2:
-                    c = after[a]
-                    pc = memo.get(keys[c])
-                    if pc is None:
-                        pc = self._compile(keys[c], lines[c])
-                    if pa.always is None and pc.always is None and complements(pa, pc):
-                        # the common case: one test decides between both children
-                        unknown = self._unknown(b, i, (a, c), code, strategy, missing,
-                                                prediction, last)
-                        if unknown is False:
-                            return False
-                        decisions[~code[i]] = (pa, code[a], code[c], unknown)
-                        continue
-                following = self._chain(b, i, after, code, keys, decisions, following,
-                                        strategy, missing, prediction, last)
-                if following is None:
+            for i in range(len(kids) - 1, -1, -1):
+                k = kids[i]
+                if not k:
+                    stack.append((i, leaf(i)))
+                    continue
+                children = stack[-k:]
+                del stack[-k:]
+                children.reverse()  # the first child was finished last
+                tests = []
+                for c, _ in children:
+                    key = (fields[c], operators[c], tested[c])
+                    test = memo.get(key)
+                    if test is None:
+                        test = self._compile(key, lines[c])
+                    tests.append(test)
+                if k == 2 and tests[0].always is None and tests[1].always is None and \
+                        complements(tests[0], tests[1]):
+                    # the common case: one test decides between both children ("none": a
+                    # missing value finds no child TRUE)
+                    u = where_missing(i, children) if strategy != _NONE else \
+                        prediction(i) if last else missing()
+                    if u is False:
+                        return False
+                    predicates.append(tests[0])
+                    yes.append(children[0][1])
+                    no.append(children[1][1])
+                    unknown.append(u)
+                    stack.append((i, ~(len(predicates) - 1)))
+                    continue
+                # children tested in turn, as the IR lowers them: "c_j TRUE -> c_j, FALSE ->
+                # the rest", a test followed by its complement deciding both children at once
+                links, j = [], 0
+                for test in tests:
+                    if test.always is not None:
+                        return False
+                while j < k:
+                    if j + 1 < k and complements(tests[j], tests[j + 1]):
+                        links.append((tests[j], children[j][1], children[j + 1][1]))
+                        j += 2
+                    else:
+                        links.append((tests[j], children[j][1], None))
+                        j += 1
+                if any(link[2] is not None for link in links[:-1]):
+                    return False  # a complement pair before more children: the IR path
+                # a missing value: by the strategy, or under "none" on to the next test
+                u = None if strategy == _NONE else where_missing(i, children)
+                if u is False:
                     return False
+                test, y, n = links[-1]
+                if n is None:  # no child TRUE
+                    n = (u if strategy == _LAST else prediction(i)) if last else missing()
+                # (a pair ends a chain only under a strategy: "none" takes two children at
+                # most, and two complementary ones are the common case above)
+                predicates.append(test)
+                yes.append(y)
+                no.append(n)
+                unknown.append(n if u is None else u)
+                for test, y, _ in reversed(links[:-1]):
+                    n = ~(len(predicates) - 1)
+                    predicates.append(test)
+                    yes.append(y)
+                    no.append(n)
+                    unknown.append(n if u is None else u)
+                stack.append((i, ~(len(predicates) - 1)))
         except ValueError:  # a score that is not a number, or a MarkupError from a predicate:
             return False    # the IR path reports it, with the line
-        for k in range(first, following):
-            test, yes, no, unknown = decisions[k]
-            self.predicates.append(test)
-            self.yes.append(yes)
-            self.no.append(no)
-            self.unknown.append(unknown)
-        self.roots.append(code[0])
-        self.depths.append(following - first)  # a bound on the longest path
+        self.roots.append(stack[0][1])
+        self.depths.append(len(predicates) - first)  # a bound on the longest path
         return True
 
     @staticmethod
-    def _unknown(b: d.NodeColumns, i: int, children: tuple, code: list, strategy: str,
-                 missing, prediction, last: bool):
-        """Where a missing value goes from node ``i`` past a pair of complementary tests (the
-        IR's ``_unknown``); False when defaultChild names no child."""
-        if strategy == "defaultChild":
-            default = b.default_children[i]
-            if default is None:
-                return missing()
-            for c in children:
-                if b.ids[c] == default:
-                    return code[c]
-            return False  # the IR path reports it
-        if strategy == "lastPrediction":
-            return prediction(i)
-        if strategy == "nullPrediction":
-            return missing()
-        return prediction(i) if last else missing()  # none: past the pair, no child TRUE
-
-    def _chain(self, b: d.NodeColumns, i: int, after: list, code: list, keys: list,
-               decisions: dict, following: int, strategy: str, missing, prediction,
-               last: bool) -> Optional[int]:
-        """Node ``i``'s children tested in turn, as the IR lowers them: "c_j TRUE -> c_j,
-        FALSE -> the rest", a test followed by its complement deciding between both children
-        at once.  Returns the next free decision number, None for the IR path."""
-        memo, lines = self.memo, b.predicate_lines
-        children, tests = [], []
-        c = i + 1
-        for _ in range(b.children[i]):
-            test = memo.get(keys[c]) or self._compile(keys[c], lines[c])
-            if test.always is not None:
-                return None
-            children.append(c)
-            tests.append(test)
-            c = after[c]
-        links, j = [], 0
-        while j < len(children):
-            if j + 1 < len(children) and complements(tests[j], tests[j + 1]):
-                links.append((tests[j], code[children[j]], code[children[j + 1]], True))
-                j += 2
-            else:
-                links.append((tests[j], code[children[j]], None, False))
-                j += 1
-        unknown = None  # "none": the next test; past a pair, as at the end of the children
-        if strategy != "none":
-            unknown = self._unknown(b, i, tuple(children), code, strategy, missing, prediction,
-                                    last)
-            if unknown is False:
-                return None
-        number = ~code[i]
-        for k, (test, yes, no, pair) in enumerate(links):
-            if k + 1 < len(links):
-                nxt, following = following, following + 1
-                if no is not None:
-                    return None  # a complement pair before more children: the IR path
-                no = ~nxt
-            elif no is None:  # no child TRUE
-                no = prediction(i) if last else missing()
-            if unknown is not None:
-                decisions[number] = (test, yes, no, unknown)
-            elif pair:
-                decisions[number] = (test, yes, no, prediction(i) if last else missing())
-            else:
-                decisions[number] = (test, yes, no, no)
-            if k + 1 < len(links):
-                number = nxt
-        return following
+    def _default(b: d.NodeColumns, i: int, children: list):
+        """The code of node ``i``'s defaultChild; None when it names none, False when it names
+        no child of ``i`` (the IR path reports it)."""
+        default = b.default_children[i]
+        if default is None:
+            return None
+        for c, code in children:
+            if b.ids[c] == default:
+                return code
+        return False
 
 
-def _skip(after: list, i: int, k: int) -> int:
-    """The node after ``k`` consecutive sibling subtrees, the first at ``i``."""
-    for _ in range(k):
-        i = after[i]
-    return i
+_NONE, _NULL, _LAST, _DEFAULT = range(4)
+_STRATEGY_CODES = {"none": _NONE, "nullPrediction": _NULL, "lastPrediction": _LAST,
+                   "defaultChild": _DEFAULT}
+_NAN = float("nan")

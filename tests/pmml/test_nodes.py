@@ -51,6 +51,18 @@ OTHER_SHAPES = {
                                  'operator="equal" value="0" extra="1"/></Node></Node>',
     "True below the root": '<Node><True/><Node score="1"><True/></Node></Node>',
     "no predicate": '<Node score="1"/>',
+    "predicate after the child Nodes": '<Node><True/><Node score="1"/><SimplePredicate '
+                                       'field="x" operator="equal" value="0"/></Node>',
+    "predicate second": '<Node><True/><Node score="1"><Extension/><SimplePredicate '
+                        'field="x" operator="equal" value="0"/></Node></Node>',
+    "two predicates": f'<Node><True/><False/>{SPLIT.format("")}</Node>',
+    "Array beside a set predicate": '<Node><True/><Node score="1"><SimpleSetPredicate '
+                                    'field="x" booleanOperator="isIn"/><Array type="string">'
+                                    'a</Array></Node></Node>',
+    "Node inside an Extension": f'<Node><True/><Extension>{SPLIT.format("")}</Extension></Node>',
+    "predicate with a child": '<Node><True/><Node score="1"><SimplePredicate field="x" '
+                              'operator="equal" value="0"><Extension/></SimplePredicate>'
+                              '</Node></Node>',
 }
 
 

@@ -35,10 +35,11 @@ def _test(rng) -> str:
     return f'<SimplePredicate field="c" operator="equal" value="{rng.choice(COLORS)}"/>'
 
 
-def _node(rng, depth: int, strategy: str, ids: list, chains: bool) -> str:
+def _node(rng, depth: int, strategy: str, ids: list, chains: bool, pairs: str = "last") -> str:
     """A subtree: a leaf, or children tested in turn.  Without ``chains``, two children with
     complementary predicates; with, one to three children with tests of their own (the shape
-    sklearn2pmml writes for GradientBoosting: what no child takes, the node's own score takes).
+    sklearn2pmml writes for GradientBoosting: what no child takes, the node's own score takes),
+    the last two sometimes complementary (with ``pairs="first"``: the first two of three).
     """
     ids.append(len(ids))
     own = ids[-1]
@@ -47,9 +48,13 @@ def _node(rng, depth: int, strategy: str, ids: list, chains: bool) -> str:
         return f'<Node id="{own}"{score}>{{predicate}}</Node>'
     if chains:
         tests = [_test(rng) for _ in range(int(rng.integers(1, 3 if strategy == "none" else 4)))]
+        if pairs == "first" and len(tests) > 2:  # a complementary pair, then another child
+            tests[:2] = _split(rng)
+        elif len(tests) > 1 and rng.random() < 0.4:  # the last two: a complementary pair
+            tests[-2:] = _split(rng)
     else:
         tests = list(_split(rng))
-    kids = [_node(rng, depth - 1, strategy, ids, chains).replace("{predicate}", p, 1)
+    kids = [_node(rng, depth - 1, strategy, ids, chains, pairs).replace("{predicate}", p, 1)
             for p in tests]
     extra = ""
     if strategy == "defaultChild":
@@ -58,13 +63,13 @@ def _node(rng, depth: int, strategy: str, ids: list, chains: bool) -> str:
 
 
 def document(seed: int, method: str, treatment: str, strategy: str, floats: bool,
-              chains: bool = False) -> str:
+              chains: bool = False, pairs: str = "last") -> str:
     rng = np.random.default_rng(seed)
     context = ' x-mathContext="float"' if floats else ""
     no_true = ' noTrueChildStrategy="returnLastPrediction"' if chains else ""
     segments = []
     for k in range(12):
-        root = _node(rng, 3 if chains else 4, strategy, [], chains)
+        root = _node(rng, 3 if chains else 4, strategy, [], chains, pairs)
         root = root.replace("{predicate}", "<True/>", 1)
         weight = f' weight="{rng.uniform(0.1, 2):.17g}"' if method.startswith("weighted") else ""
         segments.append(

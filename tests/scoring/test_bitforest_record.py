@@ -69,6 +69,25 @@ def test_one_record_bit_kernel_matches_jpmml(method, treatment, strategy, floats
     assert_frames_close(model.predict(X), expected, rtol=1e-15, columns=["y"])
 
 
+def test_a_pair_ahead_of_more_children_is_lowered_through_the_ir(monkeypatch):
+    # "x <= t", "x > t", then a third child: the pair decides before the third test is
+    # reached, which the direct lowering does not express; the IR lowers such trees
+    monkeypatch.setattr(_forest, "_BITS_PATHS", 0)
+    lowered = []
+    original = _ensemble.lower_tree
+    monkeypatch.setattr(_ensemble, "lower_tree", lambda *a: lowered.append(1) or original(*a))
+    document = _forests.document(4, "sum", "continue", "nullPrediction", False, chains=True,
+                                 pairs="first")
+    model = pmmlserve.load(document)
+    assert lowered
+    X = _forests.records(400, 5)
+    expected = jpmml_predict(document.encode(), X)
+    rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+            for r in X.to_dict("records")]
+    assert_frames_close(pd.DataFrame([model.predict_one(r) for r in rows]), expected,
+                        rtol=1e-15, columns=["y"])
+
+
 @pytest.mark.parametrize("estimator", [
     # sklearn2pmml writes these as chains of tests ending in the node's own score
     GradientBoostingClassifier(n_estimators=30, max_depth=3, random_state=0),
