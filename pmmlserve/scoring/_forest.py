@@ -127,33 +127,33 @@ class Forest:
         #   a set test on a string field is a 0/1 indicator column of that set (<= 0.5 swapped);
         #   anything else (compound predicates...) is a 1/0/NaN column of the predicate itself.
         # Missing values (NaN) follow the decision's "unknown" child.
-        tests: dict[int, tuple] = {}  # per distinct predicate: (feature, threshold, swap)
-        feat, thr, le_child, gt_child = [], [], [], []
-        for k, p in enumerate(predicates):
-            test = tests.get(id(p))
-            if test is None:
-                test = tests[id(p)] = self._test_of(p)
-            j, t, swap = test
-            if decisions is not None and self._features[j][0] == "pred":
-                self._generic.add(id(decisions[k]))
-            feat.append(j)
-            thr.append(t)
-            le_child.append(no[k] if swap else yes[k])
-            gt_child.append(yes[k] if swap else no[k])
+        # per distinct predicate (decisions share them): (feature, threshold, swap)
+        distinct: dict[int, int] = {}
+        which = np.array([distinct.setdefault(id(p), len(distinct)) for p in predicates],
+                         dtype=np.intp)
+        specs = [self._test_of(p) for p in {id(p): p for p in predicates}.values()]
+        if decisions is not None:
+            for k, j in enumerate(which.tolist()):
+                if self._features[specs[j][0]][0] == "pred":
+                    self._generic.add(id(decisions[k]))
 
-        def index(codes: list[int]) -> np.ndarray:
-            c = np.array(codes, dtype=np.intp)
+        def index(codes) -> np.ndarray:
+            c = np.asarray(codes, dtype=np.intp)
             return np.where(c >= 0, c, n_leaves - 1 - c)  # ~j is decision j: node n_leaves + j
 
         self.feat = np.zeros(m, np.intp)
         self.thr = np.full(m, np.inf)
         self.child = np.repeat(np.arange(m, dtype=np.intp), 2)  # [2i] FALSE child, [2i+1] TRUE
         self.unk = np.arange(m, dtype=np.intp)
-        self.feat[n_leaves:] = feat
-        self.thr[n_leaves:] = thr
-        self.child[2 * n_leaves::2] = index(gt_child)
-        self.child[2 * n_leaves + 1::2] = index(le_child)
-        self.unk[n_leaves:] = index(unknown)
+        if specs:
+            features, thresholds, swaps = (np.array(column) for column in zip(*specs))
+            swap = swaps.astype(bool)[which]
+            yes_, no_ = index(yes), index(no)
+            self.feat[n_leaves:] = features[which]
+            self.thr[n_leaves:] = thresholds.astype(np.float64)[which]
+            self.child[2 * n_leaves::2] = np.where(swap, yes_, no_)
+            self.child[2 * n_leaves + 1::2] = np.where(swap, no_, yes_)
+            self.unk[n_leaves:] = index(unknown)
         # set tests on one field share one hash lookup per batch: codes into the field's
         # vocabulary, then one boolean table row per set
         vocabs: dict[int, dict] = {}  # field -> its tested values, in order
