@@ -12,7 +12,7 @@ import pandas as pd
 from pmmlserve.exceptions import InvalidMarkupError
 from pmmlserve.scoring._codegen import Codegen
 from pmmlserve.scoring._scope import BatchContext, FieldInfo, Node
-from pmmlserve.scoring._values import f32, is_numeric, missing_mask, parse_constant
+from pmmlserve.scoring._values import f32, is_numeric, missing_mask, parse_constant, refuse_nan
 
 __all__ = ["java_string", "cast", "FillMissing", "map_missing", "numeric"]
 
@@ -145,7 +145,7 @@ def map_missing(node: Node, text: Optional[str], data_type: str, element: str, l
     except ValueError:
         raise InvalidMarkupError(f"mapMissingTo={text!r} is not a {data_type}", element=element,
                                  line=line) from None
-    return FillMissing(node, value)
+    return FillMissing(node, refuse_nan(value, element=element, line=line, what="mapMissingTo"))
 
 
 def numeric(node: Node, element: str, line) -> Node:

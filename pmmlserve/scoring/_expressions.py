@@ -23,6 +23,7 @@ from pmmlserve.scoring._values import (
     missing_column,
     missing_mask,
     parse_constant,
+    refuse_nan,
 )
 
 __all__ = ["compile_expression", "compile_derived_field"]
@@ -62,9 +63,11 @@ def _constant(expr: d.Constant, scope: Scope) -> Node:
             data_type = "string"
     check_supported(data_type, element="Constant", line=expr.line)
     try:
-        return ConstantNode(parse_constant(expr.value, data_type), data_type)
+        value = parse_constant(expr.value, data_type)
     except ValueError as exc:
         raise InvalidMarkupError(str(exc), element="Constant", line=expr.line) from None
+    return ConstantNode(refuse_nan(value, element="Constant", line=expr.line, what="the value"),
+                        data_type)
 
 
 def _field_ref(expr: d.FieldRef, scope: Scope) -> Node:
@@ -373,6 +376,8 @@ def _apply(expr: d.Apply, scope: Scope, depth: int = 0, owner: Optional[str] = N
     except ValueError:
         raise InvalidMarkupError("mapMissingTo/defaultValue does not match the result type",
                                  element="Apply", line=expr.line) from None
+    refuse_nan(mm, element="Apply", line=expr.line, what="mapMissingTo")
+    refuse_nan(dv, element="Apply", line=expr.line, what="defaultValue")
     if expr.invalid_value_treatment not in ("returnInvalid", "asIs", "asMissing"):
         raise UnsupportedMarkupError(
             f"invalidValueTreatment={expr.invalid_value_treatment!r} is not supported on Apply",
@@ -386,10 +391,11 @@ def _parse_for(text: Optional[str], data_type: str, expr: d.Apply) -> Any:
     if text is None:
         return None
     try:
-        return parse_constant(text, data_type)
+        value = parse_constant(text, data_type)
     except ValueError:
         raise InvalidMarkupError(f"{text!r} is not a {data_type} value", element="Apply",
                                  line=expr.line) from None
+    return refuse_nan(value, element="Apply", line=expr.line, what="mapMissingTo/defaultValue")
 
 
 def _inline_user_function(fn: d.DefineFunction, args: list[Node], scope: Scope, expr: d.Apply,

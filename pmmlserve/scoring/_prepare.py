@@ -20,6 +20,7 @@ from pmmlserve.scoring._values import (
     is_numeric,
     missing_mask,
     parse_constant,
+    refuse_nan,
     scalar_converter,
     to_column,
 )
@@ -59,14 +60,15 @@ class FieldRules:
                 and self.outliers == "asIs" and not self.missing_is_error)
 
 
-def _parse(text: Optional[str], data_type: str, element: str, line) -> Any:
+def _replacement(text: Optional[str], data_type: str, m: d.MiningField, what: str) -> Any:
     if text is None:
         return None
     try:
-        return parse_constant(text, data_type)
+        value = parse_constant(text, data_type)
     except ValueError:
-        raise InvalidMarkupError(f"{text!r} is not a {data_type} value", element=element,
-                                 line=line) from None
+        raise InvalidMarkupError(f"{what}={text!r} is not a {data_type} value",
+                                 element="MiningField", line=m.line) from None
+    return refuse_nan(value, element="MiningField", line=m.line, what=what)
 
 
 def field_rules(data_field: d.DataField, mining: Optional[d.MiningField]) -> FieldRules:
@@ -111,8 +113,10 @@ def field_rules(data_field: d.DataField, mining: Optional[d.MiningField]) -> Fie
         missing=frozenset(groups["missing"]),
         intervals=tuple(interval_test(i) for i in data_field.intervals) if is_numeric(dt) else (),
         invalid_treatment=treatment,
-        invalid_replacement=_parse(m.invalid_value_replacement, dt, "MiningField", m.line),
-        missing_replacement=_parse(m.missing_value_replacement, dt, "MiningField", m.line),
+        invalid_replacement=_replacement(m.invalid_value_replacement, dt, m,
+                                         "invalidValueReplacement"),
+        missing_replacement=_replacement(m.missing_value_replacement, dt, m,
+                                         "missingValueReplacement"),
         outliers=m.outliers if is_numeric(dt) and optype == "continuous" else "asIs",
         low=m.low_value,
         high=m.high_value,
@@ -124,11 +128,11 @@ def _info(rules: FieldRules) -> FieldInfo:
     nullable = rules.missing_replacement is None
     # The domain is closed (every value is a declared valid one) unless invalid values pass as-is.
     closed = rules.valid is not None and rules.invalid_treatment != "asIs"
-    # A NaN read is a missing value, so a number comes out NaN only from a replacement that is
-    # itself NaN (missingValueReplacement="NaN" and the like); a string is a str or missing.
+    # A NaN read is a missing value and a NaN replacement is refused at load, so a number
+    # could come out NaN only from an outlier bound written as NaN; a string is a str or
+    # missing.
     never_nan = rules.data_type == "string" or is_numeric(rules.data_type) and not any(
-        type(x) is float and x != x for x in (rules.missing_replacement,
-                                              rules.invalid_replacement, rules.low, rules.high))
+        type(x) is float and x != x for x in (rules.low, rules.high))
     return FieldInfo(rules.data_type, rules.optype, nullable,
                      tuple(sorted(rules.valid, key=str)) if closed else None,
                      rules.order if rules.optype == "ordinal" and rules.order else None,

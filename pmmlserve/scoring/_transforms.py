@@ -20,6 +20,7 @@ from pmmlserve.scoring._values import (
     missing_column,
     missing_mask,
     parse_constant,
+    refuse_nan,
 )
 
 __all__ = ["norm_continuous", "norm_discrete", "discretize", "map_values", "interval_test"]
@@ -83,7 +84,8 @@ def norm_continuous(expr: d.NormContinuous, scope: Scope) -> Node:
     node: Node = _NormContinuous(numeric(field, "NormContinuous", expr.line), expr.norms,
                                  expr.outliers)
     if expr.map_missing_to is not None:
-        node = FillMissing(node, float(expr.map_missing_to))
+        node = FillMissing(node, refuse_nan(float(expr.map_missing_to), element="NormContinuous",
+                                            line=expr.line, what="mapMissingTo"))
     return node
 
 
@@ -115,7 +117,8 @@ def norm_discrete(expr: d.NormDiscrete, scope: Scope) -> Node:
                                  element="NormDiscrete", line=expr.line) from None
     node: Node = _Equals(field, value)
     if expr.map_missing_to is not None:
-        node = FillMissing(node, float(expr.map_missing_to))
+        node = FillMissing(node, refuse_nan(float(expr.map_missing_to), element="NormContinuous",
+                                            line=expr.line, what="mapMissingTo"))
     return node
 
 
@@ -145,7 +148,7 @@ class _Discretize(Node):
     def __init__(self, inner: Node, bins, default: Any, data_type: str):
         self.inner = inner
         self.tests = [interval_test(b.interval) for b in bins]
-        self.values = [v for v in (parse_constant(b.bin_value, data_type) for b in bins)]
+        self.values = [parse_constant(b.bin_value, data_type) for b in bins]
         self.default = default
         self.info = FieldInfo(data_type, "categorical" if not is_numeric(data_type) else "ordinal",
                               nullable=True)
@@ -180,6 +183,8 @@ def discretize(expr: d.Discretize, scope: Scope) -> Node:
     check_supported(data_type, element="Discretize", line=expr.line)
     default = parse_constant(expr.default_value, data_type) if expr.default_value is not None else None
     node: Node = _Discretize(field, expr.bins, default, data_type)
+    for value in (*node.values, default):
+        refuse_nan(value, element="Discretize", line=expr.line, what="a bin value or defaultValue")
     return map_missing(node, expr.map_missing_to, data_type, "Discretize", expr.line)
 
 
@@ -241,5 +246,7 @@ def map_values(expr: d.MapValues, scope: Scope) -> Node:
             raise InvalidMarkupError(str(exc), element="MapValues", line=expr.line) from None
         table.setdefault(key[0] if len(key) == 1 else key, value)
     default = parse_constant(expr.default_value, data_type) if expr.default_value is not None else None
+    for value in (*table.values(), default):
+        refuse_nan(value, element="MapValues", line=expr.line, what="an output value or defaultValue")
     node: Node = _MapValues(inputs, table, default, data_type)
     return map_missing(node, expr.map_missing_to, data_type, "MapValues", expr.line)

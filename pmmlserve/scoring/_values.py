@@ -22,6 +22,7 @@ __all__ = [
     "NUMERIC_TYPES",
     "is_numeric",
     "parse_constant",
+    "refuse_nan",
     "to_column",
     "scalar_converter",
     "missing_mask",
@@ -54,6 +55,19 @@ def f32(x: float) -> float:
 
 
 _BOOLEAN_TEXT = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0}
+
+
+def refuse_nan(value: Any, *, element: str, line: Optional[int], what: str) -> Any:
+    """``value``, unless it is a NaN the document writes as a value (a Constant, a replacement,
+    a ``mapMissingTo``...): both paths hold a missing number as NaN, and the batch one cannot
+    tell the two apart, so such a value would be evaluated as missing where JPMML evaluates it
+    as a number (``isMissing`` FALSE, arithmetic an invalid result).  Refused at load with
+    :class:`UnsupportedMarkupError` rather than scored differently."""
+    if type(value) is float and value != value:
+        raise UnsupportedMarkupError(
+            f"{what} NaN is not supported (a NaN value would be evaluated as a missing value)",
+            element=element, line=line)
+    return value
 
 
 def parse_constant(text: str, data_type: str | None) -> Any:
