@@ -47,6 +47,14 @@ class Codegen:
             self._consts[key] = name
         return name
 
+    def table(self, value: Any, hint: str = "tab") -> str:
+        """A global name bound to ``value``, a large table (the bit kernel's rows and
+        thresholds), by identity: hashing it to share equal ones (what :meth:`const` does)
+        cost a large forest's load about a millisecond, and equal tables are rare."""
+        name = f"_{hint}{next(self._counter)}"
+        self.namespace[name] = value
+        return name
+
     def literal(self, value: Any) -> str:
         """``value`` as source: a finite float or an int as a literal (loaded as a constant,
         faster than a global), anything else through :meth:`const`."""

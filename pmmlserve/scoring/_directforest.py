@@ -23,7 +23,7 @@ import numpy as np
 from pmmlserve.pmml import _document as d
 from pmmlserve.scoring import _forest
 from pmmlserve.scoring._forest import Forest
-from pmmlserve.scoring._predicates import compile_predicate
+from pmmlserve.scoring._predicates import compile_simple
 from pmmlserve.scoring._scope import Scope
 from pmmlserve.scoring._treeir import complements
 
@@ -82,14 +82,19 @@ class _Lowering:
         self.trees = trees
         self.scope = scope
         self.memo = memo
+        self.fields: dict = {}  # the fields tested, by name
         columns = [t.columns for t in trees]
         self.columns = columns
         self.sizes = [len(c.children) for c in columns]
         self.kids = [k for c in columns for k in c.children]
 
     def _compile(self, key: tuple, line: Optional[int]):
-        kind = d.SimpleSetPredicate if key[1] in ("isIn", "isNotIn") else d.SimplePredicate
-        compiled = self.memo[key] = compile_predicate(kind(*key, line), self.scope)
+        name = key[0]
+        field = self.fields.get(name)
+        if field is None:
+            element = "SimpleSetPredicate" if type(key[2]) is tuple else "SimplePredicate"
+            field = self.fields[name] = self.scope.lookup(name, element=element, line=line)
+        compiled = self.memo[key] = compile_simple(field, key[1], key[2], line)
         return compiled
 
     def _shape(self) -> tuple[list[int], list[int]]:

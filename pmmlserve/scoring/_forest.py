@@ -341,20 +341,20 @@ class Forest:
                     len(vocab))
         words = []
         for start, inputs in self._bits.record_tables():
-            terms = [gen.const(start, "w")]
+            terms = [gen.table(start, "w")]
             for key, thresholds, rows in inputs:
                 if key >= 0:
                     field = self._features[key][1]
                     v = fields[id(field)]
-                    row = f"{bisect}({gen.const(tuple(thresholds), 'thr')}, {v})"
+                    row = f"{bisect}({gen.table(tuple(thresholds), 'thr')}, {v})"
                     known = _present(v, field.info)
                 else:
                     field, lookup, others = codes[-1 - key]
                     v = fields[id(field)]
                     row = f"{lookup}.get({v}, {others})"
                     known = _present(v, field.info)
-                terms.append(f"{gen.const(rows, 'rows')}[{row} if {known} else -1]" if known
-                             else f"{gen.const(rows, 'rows')}[{row}]")
+                table = gen.table(rows, "rows")
+                terms.append(f"{table}[{row} if {known} else -1]" if known else f"{table}[{row}]")
             words.append(gen.assign(" & ".join(terms), "w"))
         reached = gen.const(self._bits.record_values(values), "reached")
         return gen.assign(f"{reached}({', '.join(words)})", "lv")

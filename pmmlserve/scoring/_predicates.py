@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ from pmmlserve.scoring._codegen import Codegen
 from pmmlserve.scoring._scope import BatchContext, FieldInfo, NamedField, Node, Scope
 from pmmlserve.scoring._values import is_numeric, isin, missing_mask, parse_constant
 
-__all__ = ["CompiledPredicate", "compile_predicate", "Comparison", "Membership"]
+__all__ = ["CompiledPredicate", "compile_predicate", "compile_simple", "Comparison", "Membership"]
 
 TRUE, FALSE, UNKNOWN = np.int8(1), np.int8(0), np.int8(-1)
 
@@ -218,6 +218,32 @@ def _parse(text: Optional[str], field: NamedField, element: str, line) -> Any:
                                  f"{field.name!r}", element=element, line=line) from None
 
 
+def compile_simple(field: NamedField, operator: str, value: Union[None, str, tuple[str, ...]],
+                   line: Optional[int]) -> CompiledPredicate:
+    """A SimplePredicate (``value`` its text) or a SimpleSetPredicate (``value`` the tuple of
+    its Array's texts) on ``field``, already looked up."""
+    if type(value) is tuple:
+        if operator not in ("isIn", "isNotIn"):
+            raise InvalidMarkupError(f"booleanOperator={operator!r} is not isIn/isNotIn",
+                                     element="SimpleSetPredicate", line=line)
+        values = frozenset(_parse(v, field, "SimpleSetPredicate", line) for v in value)
+        return Membership(field, values, operator == "isNotIn")
+    if operator in ("isMissing", "isNotMissing"):
+        return Missingness(field, operator == "isMissing")
+    if operator not in _COMPARE:
+        raise UnsupportedMarkupError(f"operator={operator!r} is not supported",
+                                     element="SimplePredicate", line=line)
+    value = _parse(value, field, "SimplePredicate", line)
+    if not is_numeric(field.info.data_type) and operator not in ("equal", "notEqual"):
+        order = field.info.order
+        if order is None or value not in order:
+            raise UnsupportedMarkupError(
+                f"operator {operator!r} needs an ordinal field with {value!r} among its "
+                f"values; {field.name!r} is not", element="SimplePredicate", line=line)
+        return Comparison(_rank(field, order), operator, float(order.index(value)))
+    return Comparison(field, operator, value)
+
+
 def compile_predicate(p: d.Predicate, scope: Scope) -> CompiledPredicate:
     """Compile one predicate against the fields visible in ``scope``."""
     if isinstance(p, d.TruePredicate):
@@ -226,27 +252,10 @@ def compile_predicate(p: d.Predicate, scope: Scope) -> CompiledPredicate:
         return Constant(False)
     if isinstance(p, d.SimplePredicate):
         field = scope.lookup(p.field, element="SimplePredicate", line=p.line)
-        if p.operator in ("isMissing", "isNotMissing"):
-            return Missingness(field, p.operator == "isMissing")
-        if p.operator not in _COMPARE:
-            raise UnsupportedMarkupError(f"operator={p.operator!r} is not supported",
-                                         element="SimplePredicate", line=p.line)
-        value = _parse(p.value, field, "SimplePredicate", p.line)
-        if not is_numeric(field.info.data_type) and p.operator not in ("equal", "notEqual"):
-            order = field.info.order
-            if order is None or value not in order:
-                raise UnsupportedMarkupError(
-                    f"operator {p.operator!r} needs an ordinal field with {p.value!r} among its "
-                    f"values; {field.name!r} is not", element="SimplePredicate", line=p.line)
-            return Comparison(_rank(field, order), p.operator, float(order.index(value)))
-        return Comparison(field, p.operator, value)
+        return compile_simple(field, p.operator, p.value, p.line)
     if isinstance(p, d.SimpleSetPredicate):
-        if p.operator not in ("isIn", "isNotIn"):
-            raise InvalidMarkupError(f"booleanOperator={p.operator!r} is not isIn/isNotIn",
-                                     element="SimpleSetPredicate", line=p.line)
         field = scope.lookup(p.field, element="SimpleSetPredicate", line=p.line)
-        values = frozenset(_parse(v, field, "SimpleSetPredicate", p.line) for v in p.values)
-        return Membership(field, values, p.operator == "isNotIn")
+        return compile_simple(field, p.operator, p.values, p.line)
     if isinstance(p, d.CompoundPredicate):
         if p.operator not in _SCALAR_COMPOUND:
             raise InvalidMarkupError(f"booleanOperator={p.operator!r} is unknown",
