@@ -131,28 +131,29 @@ def node_columns(top: etree._Element) -> Optional[d.NodeColumns]:
         if node is None:
             return None  # not the first child of a Node
         n, node = node, None
-        attributes = n.items()  # one call for all of them: most Nodes have just a score
-        if len(attributes) == 1 and attributes[0][0] == "score":
-            node_id = default = None
-            score = attributes[0][1]
-        else:
-            a = dict(attributes)
-            node_id, score, default = a.pop("id", None), a.pop("score", None), \
-                a.pop("defaultChild", None)
-            if a:
+        node_id = score = default = None
+        for name, text in n.items():  # one call for all of them
+            if name == "score":
+                score = text
+            elif name == "id":
+                node_id = text
+            elif name == "defaultChild":
+                default = text
+            else:
                 return None  # an attribute of another name
         attributes = e.items()
         if tag == simple_tag:
-            if len(attributes) == 3 and attributes[0][0] == "field" and \
-                    attributes[1][0] == "operator" and attributes[2][0] == "value":
-                field, operator, value = attributes[0][1], attributes[1][1], attributes[2][1]
-            else:
-                a = dict(attributes)
-                field, operator, value = a.pop("field", None), a.pop("operator", None), \
-                    a.pop("value", None)
-                if a or field is None or operator is None:
+            field = operator = value = None
+            for name, text in attributes:
+                if name == "field":
+                    field = text
+                elif name == "operator":
+                    operator = text
+                elif name == "value":
+                    value = text
+                else:
                     return None
-            if len(e):
+            if field is None or operator is None or len(e):
                 return None
         elif tag == set_tag:
             a = dict(attributes)
