@@ -58,10 +58,12 @@ class _Cast(Node):
                      else "tostr" if not is_numeric(dst) and is_numeric(src)
                      else "tonum" if is_numeric(dst) and not is_numeric(src)
                      else "int" if dst == "integer" and src in ("double", "float")
+                     else "float" if dst == "double" and src == "boolean"  # True -> 1.0
                      else None)
         # text that is not a number becomes a missing value; rounding keeps a number a number
         self.info = FieldInfo(data_type, optype, inner.info.nullable or self.kind == "tonum",
-                              never_nan=inner.info.never_nan and self.kind in ("f32", "int", None))
+                              never_nan=inner.info.never_nan and self.kind in ("f32", "int",
+                                                                               "float", None))
 
     def batch(self, ctx: BatchContext) -> np.ndarray:
         col = self.inner.batch(ctx)
@@ -86,6 +88,8 @@ class _Cast(Node):
             call = f"{gen.const(_truncate, 'trunc')}({v})"
         elif self.kind == "tonum":
             call = f"{gen.const(_scalar_number, 'num')}({v})"
+        elif self.kind == "float":
+            call = f"float({v})"
         else:
             return v
         # a value that cannot be missing needs no test (nor does the compiler parse one)
