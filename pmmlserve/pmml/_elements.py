@@ -34,7 +34,20 @@ def local_name(element: etree._Element) -> str:
 
 
 def children_named(element: etree._Element, *names: str) -> list[etree._Element]:
-    return [c for c in element if local_name(c) in names]
+    """The children with these local names, in document order (filtered by lxml: no element
+    proxy for the others)."""
+    return list(element.iterchildren(*(_ANY_NAMESPACE[n] for n in names)))
+
+
+class _AnyNamespace(dict):
+    """name -> "{*}name", lxml's tag for that local name in any namespace (or none)."""
+
+    def __missing__(self, name: str) -> str:
+        self[name] = tag = "{*}" + name
+        return tag
+
+
+_ANY_NAMESPACE = _AnyNamespace()
 
 
 def child_named(element: etree._Element, name: str) -> Optional[etree._Element]:

@@ -333,7 +333,7 @@ def _common(e: etree._Element) -> d.ModelCommon:
     return d.ModelCommon(
         tag=local_name(e),
         function_name=function,
-        mining_fields=tuple([_mining_field(m) for m in schema.iterchildren("{*}MiningField")]),
+        mining_fields=tuple([_mining_field(m) for m in children_named(schema, "MiningField")]),
         output_fields=tuple(_output_field(o) for o in children_named(output, "OutputField"))
         if output is not None else (),
         targets=tuple(_target(t) for t in children_named(targets, "Target")) if targets is not None else (),

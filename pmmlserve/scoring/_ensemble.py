@@ -50,8 +50,6 @@ class TreeEnsemble:
     def __init__(self, model: d.MiningModel, scope: Scope, float_sum: bool):
         predicates: dict = {}
         segments = model.segments
-        self.method = model.method
-        self.treatment = model.missing_prediction_treatment
         self._pos: Optional[dict] = None
         direct = direct_forest([seg.model for seg in segments], scope, predicates)
         if direct is not None:
@@ -65,8 +63,9 @@ class TreeEnsemble:
                                          for leaf, t in zip(self.forest.leaves,
                                                             self.forest.leaf_trees)])
             self._pos = {id(leaf): i for i, leaf in enumerate(self.forest.leaves)}
-        self.combiner = Combiner(self.method, [s.weight for s in segments], self.treatment,
-                                 model.missing_threshold, float_sum=float_sum)
+        self.combiner = Combiner(model.method, [s.weight for s in segments],
+                                 model.missing_prediction_treatment, model.missing_threshold,
+                                 float_sum=float_sum)
 
     @staticmethod
     def takes(model: d.MiningModel) -> bool:
@@ -81,7 +80,7 @@ class TreeEnsemble:
         the forest's arrays)."""
         bits = self.forest.record_bits
         fields = self.forest.emit_fields(gen, trees=not bits)
-        if not self.combiner.float_sum and self.treatment != "skipSegment":
+        if not self.combiner.float_sum and self.combiner.treatment != "skipSegment":
             result = self._emit_running_sum(gen, fields, bits)
         elif bits:
             result = self._emit_combined(gen, self.forest.emit_reached(gen, fields,
@@ -116,7 +115,7 @@ class TreeEnsemble:
 
     def _f32_sum(self, reachable: np.ndarray) -> bool:
         """Whether the result is the float32 running sum of leaves none of which is null."""
-        return self.combiner.float_sum and self.method == "sum" and \
+        return self.combiner.float_sum and self.combiner.method == "sum" and \
             not np.isnan(reachable).any()
 
     def _combine(self, gen: Codegen, values: str, reachable: np.ndarray) -> ScalarResult:
@@ -159,9 +158,9 @@ class TreeEnsemble:
         c = self.combiner
         if nullable:
             gen.line(f"{total} = None if {total} != {total} else {total}")
-        if self.method == "average":
+        if c.method == "average":
             total = gen.assign(f"(None if {total} is None else {total} / {len(c.weights)})", "s")
-        elif self.method == "weightedAverage":
+        elif c.method == "weightedAverage":
             total = gen.assign(f"(None if {total} is None or {gen.const(c.weight_sum)} == 0 "
                                f"else {total} / {gen.const(c.weight_sum)})", "s")
         return ScalarResult(total)

@@ -93,10 +93,10 @@ class _Apply(Node):
         # invalid result turned into a missing one
         nullable = (any(a.info.nullable for a in args) and map_missing_to is None) \
             or fn.handles_missing or invalid != "returnInvalid"
-        never_nan = _arithmetic_never_nan(fn.name, args) and all(
-            x is None or _number(x) is not None for x in (map_missing_to, default_value))
+        # (a mapMissingTo or defaultValue written as NaN is refused at load: refuse_nan)
         self.info = FieldInfo(data_type, "continuous" if is_numeric(data_type) else "categorical",
-                              nullable=nullable and default_value is None, never_nan=never_nan)
+                              nullable=nullable and default_value is None,
+                              never_nan=_arithmetic_never_nan(fn.name, args))
 
     def batch(self, ctx: BatchContext) -> np.ndarray:
         if self.info.never_nan and self.map_missing_to is None and self.default_value is None:

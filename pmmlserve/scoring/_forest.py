@@ -546,8 +546,8 @@ class Forest:
 
 def _present(v: str, info: FieldInfo) -> str:
     """A test that local ``v`` holds a value: not None, and not NaN (which only an Apply whose
-    invalid results pass ``asIs``, or a replacement written as NaN, can make; it is missing,
-    as in the batch kernels); "" when the compiler knows both (see ``FieldInfo``)."""
+    invalid results pass ``asIs`` can make; it is missing, as in the batch kernels); "" when
+    the compiler knows both (see ``FieldInfo``)."""
     tests = ([f"{v} is not None"] if info.nullable else []) + \
         ([] if info.never_nan else [f"{v} == {v}"])
     return " and ".join(tests)

@@ -4,7 +4,7 @@ import pandas as pd
 
 import pmmlserve
 
-from tests.scoring.test_values import _document
+from tests.scoring._documents import output_document as _document
 
 
 def test_a_boolean_expression_in_a_double_output_field_is_a_double_on_both_paths():
